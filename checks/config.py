@@ -1,0 +1,259 @@
+"""The workspace config, `paddle_port.toml`: parsed and validated without importing any framework.
+
+Both the app (which must stay free of torch and paddle) and the check scripts (which run in the porter's
+ML environment) read the config through this module, so a bad config gets the same message everywhere:
+the file, the dotted key, and what was expected.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_NAME = "paddle_port.toml"
+STEP_IDS = ("forward", "data", "metric", "weights", "predict")
+DEFAULT_THRESHOLDS = {"forward": 1e-5, "data": 1e-6, "metric": 1e-6, "weights": 1e-6, "predict": 1e-5}
+
+
+class ConfigError(ValueError):
+    """A config problem, phrased for the porter: which file, which key, what was expected."""
+
+    def __init__(self, path: Path | str, key: str, message: str) -> None:
+        self.path = Path(path)
+        self.key = key
+        super().__init__(f"{self.path}: [{key}] {message}" if key else f"{self.path}: {message}")
+
+
+@dataclass(frozen=True)
+class Side:
+    """One framework's half of the port: model factory, weights, data pipeline, metric."""
+
+    model: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    checkpoint: str = ""
+    dataset: str = ""
+    dataset_kwargs: dict[str, Any] = field(default_factory=dict)
+    metric: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated workspace config. Paths stay as written; `resolve` makes them absolute."""
+
+    path: Path
+    reference: Side
+    paddle: Side
+    input_shape: tuple[int, ...] = (1, 3, 224, 224)
+    input_dtype: str = "float32"
+    input_file: str = "result/forward_input.npy"
+    data_list: str = "lite_data.txt"
+    data_root: str = "."
+    batch_size: int = 4
+    num_batches: int = 2
+    weights_output: str = "result/weights/model.pdparams"
+    weights_mapping: str = ""
+    predict_image: str = ""
+    export_dir: str = "result/inference"
+    python: str = ""
+    device: str = "cpu"
+    reference_device: str = ""
+    seed: int = 33
+    thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+
+    @property
+    def root(self) -> Path:
+        """The workspace root: the folder that holds the config file."""
+        return self.path.parent
+
+    def resolve(self, relative: str) -> Path:
+        """An absolute path for a path written in the config (relative to the workspace root)."""
+        candidate = Path(relative).expanduser()
+        return candidate if candidate.is_absolute() else self.root / candidate
+
+    def threshold(self, step: str) -> float:
+        return self.thresholds.get(step, DEFAULT_THRESHOLDS[step])
+
+
+class _Reader:
+    """Typed access to one TOML table, with errors that name the dotted key."""
+
+    def __init__(self, path: Path, data: dict[str, Any], prefix: str) -> None:
+        self.path, self.data, self.prefix = path, data, prefix
+        self.used: set[str] = set()
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def fail(self, name: str, message: str) -> ConfigError:
+        return ConfigError(self.path, self._key(name), message)
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any, expected: str) -> Any:
+        self.used.add(name)
+        if name not in self.data:
+            return default
+        value = self.data[name]
+        # bool is an int in Python; a porter writing `batch_size = true` deserves an error, not 1.
+        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise self.fail(name, f"expected {expected}, got {value!r}")
+        if not isinstance(value, kind):
+            raise self.fail(name, f"expected {expected}, got {type(value).__name__} {value!r}")
+        return value
+
+    def factory(self, name: str, required: bool) -> str:
+        value = self.get(name, str, "", 'a "module:callable" string')
+        if not value:
+            if required:
+                raise self.fail(name, 'is required: a "module:callable" string, e.g. "mypkg.models:resnet18"')
+            return ""
+        module, sep, attr = value.partition(":")
+        if not sep or not module or not attr or " " in value:
+            raise self.fail(name, f'expected "module:callable" (e.g. "mypkg.models:resnet18"), got {value!r}')
+        return value
+
+    def positive_int(self, name: str, default: int) -> int:
+        value = self.get(name, int, default, "a positive integer")
+        if value <= 0:
+            raise self.fail(name, f"expected a positive integer, got {value}")
+        return value
+
+    def reject_unknown(self, known: set[str]) -> None:
+        for name in self.data:
+            if name not in known:
+                raise self.fail(name, f"unknown key; expected one of: {', '.join(sorted(known))}")
+
+
+def _table(path: Path, raw: dict[str, Any], name: str, required: bool) -> _Reader:
+    if name not in raw:
+        if required:
+            raise ConfigError(path, name, "table is missing")
+        return _Reader(path, {}, name)
+    if not isinstance(raw[name], dict):
+        raise ConfigError(path, name, f"expected a table [{name}], got {type(raw[name]).__name__}")
+    return _Reader(path, raw[name], name)
+
+
+def _side(path: Path, raw: dict[str, Any], name: str) -> Side:
+    table = _table(path, raw, name, required=True)
+    side = Side(
+        model=table.factory("model", required=True),
+        kwargs=table.get("kwargs", dict, {}, "an inline table of keyword arguments"),
+        checkpoint=table.get("checkpoint", str, "", "a path string"),
+        dataset=table.factory("dataset", required=False),
+        dataset_kwargs=table.get("dataset_kwargs", dict, {}, "an inline table of keyword arguments"),
+        metric=table.factory("metric", required=False),
+    )
+    table.reject_unknown(set(Side.__dataclass_fields__))
+    return side
+
+
+def _input(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    table = _table(path, raw, "input", required=False)
+    shape = table.get("shape", list, [1, 3, 224, 224], "a list of positive integers, e.g. [1, 3, 224, 224]")
+    if not shape or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
+        raise table.fail("shape", f"expected a list of positive integers, e.g. [1, 3, 224, 224], got {shape!r}")
+    dtype = table.get("dtype", str, "float32", 'a dtype name such as "float32"')
+    if dtype not in ("float32", "float64", "float16", "int64", "int32"):
+        raise table.fail("dtype", f"expected one of float32, float64, float16, int64, int32, got {dtype!r}")
+    values = {
+        "input_shape": tuple(shape),
+        "input_dtype": dtype,
+        "input_file": table.get("file", str, "result/forward_input.npy", "a path string"),
+    }
+    table.reject_unknown({"shape", "dtype", "file"})
+    return values
+
+
+def _data(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    table = _table(path, raw, "data", required=False)
+    values = {
+        "data_list": table.get("list", str, "lite_data.txt", "a path to a list file or an ImageFolder directory"),
+        "data_root": table.get("root", str, ".", "a directory path string"),
+        "batch_size": table.positive_int("batch_size", 4),
+        "num_batches": table.positive_int("num_batches", 2),
+    }
+    table.reject_unknown({"list", "root", "batch_size", "num_batches"})
+    return values
+
+
+def _run(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    from paddle_port_checks.device import DeviceError, parse_device
+
+    table = _table(path, raw, "run", required=False)
+    values = {
+        "python": table.get("python", str, "", "a path to a Python interpreter"),
+        "device": table.get("device", str, "cpu", 'a device string: "cpu", "gpu" or "gpu:N"'),
+        "reference_device": table.get("reference_device", str, "", 'a device string: "cpu", "gpu" or "gpu:N"'),
+        "seed": table.get("seed", int, 33, "an integer seed"),
+    }
+    for name in ("device", "reference_device"):
+        if values[name]:
+            try:
+                parse_device(values[name])
+            except DeviceError as error:
+                raise table.fail(name, str(error)) from None
+    table.reject_unknown({"python", "device", "reference_device", "seed"})
+    return values
+
+
+def _thresholds(path: Path, raw: dict[str, Any]) -> dict[str, float]:
+    table = _table(path, raw, "thresholds", required=False)
+    thresholds = dict(DEFAULT_THRESHOLDS)
+    for step in STEP_IDS:
+        value = table.get(step, (int, float), thresholds[step], "a non-negative number such as 1e-5")
+        if value < 0 or value != value:
+            raise table.fail(step, f"expected a non-negative number such as 1e-5, got {value!r}")
+        thresholds[step] = float(value)
+    table.reject_unknown(set(STEP_IDS))
+    return thresholds
+
+
+def _simple(path: Path, raw: dict[str, Any], name: str, keys: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """Read a table whose keys are all path strings: {toml key: (field name, default)}."""
+    table = _table(path, raw, name, required=False)
+    values = {field_name: table.get(key, str, default, "a path string") for key, (field_name, default) in keys.items()}
+    table.reject_unknown(set(keys))
+    return values
+
+
+TABLES = ("reference", "paddle", "input", "data", "weights", "predict", "run", "thresholds")
+
+
+def parse_config(text: str, path: Path | str) -> Config:
+    """Validate the TOML text of a config; `path` names the file in errors and anchors relative paths."""
+    path = Path(path).absolute()
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, "", f"is not valid TOML: {error}") from None
+    for name in raw:
+        if name not in TABLES:
+            raise ConfigError(path, name, f"unknown table; expected one of: {', '.join(TABLES)}")
+    return Config(
+        path=path,
+        reference=_side(path, raw, "reference"),
+        paddle=_side(path, raw, "paddle"),
+        **_input(path, raw),
+        **_data(path, raw),
+        **_simple(path, raw, "weights", {"output": ("weights_output", "result/weights/model.pdparams"),
+                                         "mapping": ("weights_mapping", "")}),
+        **_simple(path, raw, "predict", {"image": ("predict_image", ""),
+                                         "export_dir": ("export_dir", "result/inference")}),
+        **_run(path, raw),
+        thresholds=_thresholds(path, raw),
+    )
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate a config file (or the `paddle_port.toml` inside a workspace folder)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CONFIG_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "", "not found; create it with `paddle-port init` or the wizard") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(path, "", f"cannot be read: {error}") from None
+    return parse_config(text, path)

@@ -1,0 +1,72 @@
+"""Checkpoint 3: the evaluation metric on the small val set, each side with its own framework's code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from paddle_port_checks.factories import load_callable
+from paddle_port_checks.golden import sample_digests
+from paddle_port_checks.session import CheckContext, Outcome
+from paddle_port_checks.steps.data import paddle_batches, reference_batches
+
+TOP_K = (1, 5)
+
+
+def torch_topk_accuracy(logits: Any, labels: Any) -> dict[str, float]:
+    """Top-1/top-5 accuracy of a batch, computed with torch (k capped at the number of classes)."""
+    result = {}
+    for k in TOP_K:
+        top = logits.topk(min(k, logits.shape[-1]), dim=-1).indices
+        result[f"acc_top{k}"] = float((top == labels.reshape(-1, 1)).any(dim=-1).float().mean())
+    return result
+
+
+def paddle_topk_accuracy(logits: Any, labels: Any) -> dict[str, float]:
+    """Top-1/top-5 accuracy of a batch with paddle.metric.accuracy, as PaddleClas computes it."""
+    import paddle
+
+    labels = labels.reshape([-1, 1]).astype("int64")
+    return {f"acc_top{k}": float(paddle.metric.accuracy(logits, labels, k=min(k, logits.shape[-1])))
+            for k in TOP_K}
+
+
+def _metric(spec: str, key: str, default: Callable[..., dict[str, float]]) -> Callable[..., dict[str, float]]:
+    return load_callable(spec, key) if spec else default
+
+
+def evaluate(model: Any, loader: Any, metric: Callable[..., dict[str, float]], no_grad: Any, to_device: Any) -> dict:
+    """Sample-weighted mean of the per-batch metric over the whole loader."""
+    totals: dict[str, float] = {}
+    count = 0
+    with no_grad():
+        for images, labels in loader:
+            batch = int(labels.shape[0])
+            for name, value in metric(model(to_device(images)), to_device(labels)).items():
+                totals[name] = totals.get(name, 0.0) + float(value) * batch
+            count += batch
+    return {name: np.array(total / count) for name, total in totals.items()}
+
+
+def reference_metrics(context: CheckContext) -> dict[str, np.ndarray]:
+    torch = context.torch()
+    model = context.reference_model()
+    _, loader = reference_batches(context)
+    metric = _metric(context.config.reference.metric, "reference.metric", torch_topk_accuracy)
+    return evaluate(model, loader, metric, torch.no_grad, lambda t: t.to(context.reference_device.torch))
+
+
+def paddle_metrics(context: CheckContext, model: Any = None) -> dict[str, np.ndarray]:
+    paddle = context.paddle()
+    model = model if model is not None else context.paddle_model()
+    _, loader = paddle_batches(context)
+    metric = _metric(context.config.paddle.metric, "paddle.metric", paddle_topk_accuracy)
+    return evaluate(model, loader, metric, paddle.no_grad, lambda t: t)
+
+
+def run(context: CheckContext) -> Outcome:
+    ref = context.reference_arrays(lambda: reference_metrics(context), sample_digests(context.samples()),
+                                   context.config.batch_size)
+    return Outcome(ref=ref, paddle=paddle_metrics(context))

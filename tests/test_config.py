@@ -1,0 +1,68 @@
+"""The config contract: defaults, and errors that name the file, the key and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paddle_port_checks.config import ConfigError, load_config, parse_config
+
+MINIMAL = """
+[reference]
+model = "pkg.torch_model:build"
+[paddle]
+model = "pkg.paddle_model:build"
+"""
+
+
+def test_minimal_config_gets_documented_defaults(tmp_path: Path) -> None:
+    config = parse_config(MINIMAL, tmp_path / "paddle_port.toml")
+    assert config.reference.model == "pkg.torch_model:build"
+    assert config.input_shape == (1, 3, 224, 224)
+    assert config.device == "cpu" and config.seed == 33
+    assert config.threshold("forward") == 1e-5 and config.threshold("data") == 1e-6
+    assert config.resolve("lite_data.txt") == tmp_path / "lite_data.txt"
+
+
+def test_repository_demo_config_is_valid() -> None:
+    config = load_config(Path(__file__).resolve().parents[1] / "paddle_port.toml")
+    assert config.paddle.dataset == "demo_port.paddle_data:build_dataset"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        ('[paddle]\nmodel = "a:b"\n', "reference", "table is missing"),
+        (MINIMAL.replace('"pkg.torch_model:build"', '"pkg.torch_model"'), "reference.model", "module:callable"),
+        (MINIMAL + "[input]\nshape = [1, 0, 3]\n", "input.shape", "positive integers"),
+        (MINIMAL + "[data]\nbatch_size = true\n", "data.batch_size", "positive integer"),
+        (MINIMAL + '[run]\ndevice = "tpu:0"\n', "run.device", '"cpu", "gpu" or "gpu:N"'),
+        (MINIMAL + "[thresholds]\nforward = -1\n", "thresholds.forward", "non-negative"),
+        (MINIMAL + "[reference2]\n", "reference2", "unknown table"),
+        (MINIMAL.replace("[paddle]", "[paddle]\nkwarg = {}"), "paddle.kwarg", "unknown key"),
+    ],
+)
+def test_bad_config_names_file_key_and_expectation(tmp_path: Path, text: str, key: str, expected: str) -> None:
+    path = tmp_path / "paddle_port.toml"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, path)
+    message = str(caught.value)
+    assert str(path) in message and f"[{key}]" in message and expected in message
+    assert caught.value.key == key
+
+
+def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        parse_config("[reference\n", tmp_path / "paddle_port.toml")
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path)
+
+
+def test_cuda_spelling_is_accepted_as_gpu(tmp_path: Path) -> None:
+    from paddle_port_checks.device import parse_device
+
+    config = parse_config(MINIMAL + '[run]\ndevice = "cuda:1"\n', tmp_path / "paddle_port.toml")
+    device = parse_device(config.device)
+    assert (device.paddle, device.torch) == ("gpu:1", "cuda:1")
+    assert parse_device("gpu").torch == "cuda:0" and parse_device("cpu").paddle == "cpu"
