@@ -1,0 +1,350 @@
+"""PyTorch checkpoint -> Paddle state dict, with a report that leaves nothing half-loaded unnoticed.
+
+Conversion works on numpy arrays so the Paddle side can run from cached weights without importing
+torch. Every tensor is accounted for: mapped (and whether it was transposed or reshaped), missing (a
+Paddle tensor with no source), unexpected (a source tensor nobody used), or mismatched (both shapes
+named). Loading checks what Paddle itself would only warn about: every Paddle parameter and buffer must
+end up holding the value it was given.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping as MappingABC
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from paddle_port_checks.atomic import write_bytes_atomic
+from paddle_port_checks.mapping import (
+    Mapping,
+    Shape,
+    UnmappedTensor,
+    build_mapping_from_state,
+    paddle_transposed_names,
+)
+
+# Checkpoint containers that wrap the state dict one level down (training scripts' habits).
+WRAPPER_KEYS = ("state_dict", "model")
+DATA_PARALLEL_PREFIX = "module."
+
+
+@dataclass(frozen=True)
+class ConvertedTensor:
+    torch_name: str
+    paddle_name: str
+    torch_shape: Shape
+    paddle_shape: Shape
+    how: str
+    transposed: bool
+    reshaped: bool
+
+
+@dataclass(frozen=True)
+class ShapeMismatch:
+    torch_name: str
+    paddle_name: str
+    torch_shape: Shape
+    paddle_shape: Shape
+    transposed: bool
+
+    def describe(self) -> str:
+        layout = " after transpose" if self.transposed else ""
+        return (
+            f"{self.torch_name} -> {self.paddle_name}: shape mismatch: torch {self.torch_shape}{layout} "
+            f"vs paddle {self.paddle_shape}"
+        )
+
+
+@dataclass
+class ConversionReport:
+    """Every tensor of both sides, accounted for; `ok` only when nothing is missing, extra or misshapen."""
+
+    mapped: list[ConvertedTensor] = field(default_factory=list)
+    missing: list[UnmappedTensor] = field(default_factory=list)
+    unexpected: list[UnmappedTensor] = field(default_factory=list)
+    mismatched: list[ShapeMismatch] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.unexpected or self.mismatched)
+
+    @property
+    def transposed(self) -> list[str]:
+        return [t.paddle_name for t in self.mapped if t.transposed]
+
+    @property
+    def reshaped(self) -> list[str]:
+        return [t.paddle_name for t in self.mapped if t.reshaped]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+    def summary(self) -> str:
+        lines = [
+            f"weights: {'ok' if self.ok else 'NOT ok'}: {len(self.mapped)} mapped "
+            f"({len(self.transposed)} transposed, {len(self.reshaped)} reshaped), "
+            f"{len(self.missing)} missing, "
+            f"{len(self.unexpected)} unexpected, {len(self.mismatched)} shape mismatches, "
+            f"{len(self.dropped)} dropped"
+        ]
+        lines += [f"  missing in checkpoint: {u.name} {u.shape}: {u.reason}" for u in self.missing]
+        lines += [f"  unexpected in checkpoint: {u.name} {u.shape}: {u.reason}" for u in self.unexpected]
+        lines += [f"  {m.describe()}" for m in self.mismatched]
+        lines += [
+            f"  reshaped: {t.torch_name} {t.torch_shape} -> {t.paddle_name} {t.paddle_shape}"
+            for t in self.mapped
+            if t.reshaped
+        ]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def convert_state_dict(
+    torch_state: MappingABC[str, np.ndarray], paddle_model: Any, mapping: Mapping | None = None
+) -> tuple[dict[str, np.ndarray], ConversionReport]:
+    """Turn torch arrays into the Paddle model's state dict, and say what did not fit.
+
+    Without a mapping, one is built from the checkpoint's names and shapes and the Paddle model (names
+    first, then order and shape). Transposes follow the Paddle layer types; an entry from a hand-edited
+    mapping file that sets `transpose` overrides that, with a warning when the two disagree.
+    The arrays come out in the dtype of the Paddle tensor they are meant for.
+    """
+    paddle_state = paddle_model.state_dict()
+    paddle_shapes = {name: tuple(int(d) for d in t.shape) for name, t in paddle_state.items()}
+    transposed_by_type = paddle_transposed_names(paddle_model)
+    if mapping is None:
+        mapping = build_mapping_from_state({k: tuple(v.shape) for k, v in torch_state.items()}, paddle_model)
+    report = ConversionReport(dropped=[n for n in torch_state if n in set(mapping.dropped)])
+    converted: dict[str, np.ndarray] = {}
+    used_torch: set[str] = set(report.dropped)
+
+    for entry in mapping.entries:
+        if entry.paddle_name not in paddle_shapes:
+            report.warnings.append(
+                f"mapping entry {entry.torch_name} -> {entry.paddle_name}: the paddle model has no such tensor"
+            )
+            continue
+        source = torch_state.get(entry.torch_name)
+        if source is None:
+            continue  # reported below as missing, with this reason
+        used_torch.add(entry.torch_name)
+        source = np.asarray(source)
+        target_shape = paddle_shapes[entry.paddle_name]
+        transpose = _decide_transpose(entry, entry.paddle_name in transposed_by_type, report)
+        array = np.ascontiguousarray(source.T) if transpose and source.ndim == 2 else source
+        reshaped = False
+        if array.shape != target_shape:
+            if _squeezed(array.shape) != _squeezed(target_shape):
+                report.mismatched.append(
+                    ShapeMismatch(entry.torch_name, entry.paddle_name, source.shape, target_shape, transpose)
+                )
+                continue
+            array, reshaped = array.reshape(target_shape), True
+        converted[entry.paddle_name] = array.astype(_numpy_dtype(paddle_state[entry.paddle_name]), copy=False)
+        report.mapped.append(
+            ConvertedTensor(
+                entry.torch_name,
+                entry.paddle_name,
+                source.shape,
+                target_shape,
+                entry.how,
+                transpose,
+                reshaped,
+            )
+        )
+
+    _account_for_the_rest(report, mapping, torch_state, paddle_shapes, converted, used_torch)
+    return converted, report
+
+
+def _decide_transpose(entry: Any, by_type: bool, report: ConversionReport) -> bool:
+    if entry.how != "file" or entry.transpose is None:
+        return by_type
+    if entry.transpose != by_type:
+        layout = "[in, out] (paddle.nn.Linear)" if by_type else "torch's layout"
+        report.warnings.append(
+            f"mapping file sets transpose={str(entry.transpose).lower()} for {entry.paddle_name}, "
+            f"whose layer type stores {layout}; the file's choice was used"
+        )
+    return entry.transpose
+
+
+def _account_for_the_rest(
+    report: ConversionReport,
+    mapping: Mapping,
+    torch_state: MappingABC[str, np.ndarray],
+    paddle_shapes: dict[str, Shape],
+    converted: dict[str, np.ndarray],
+    used_torch: set[str],
+) -> None:
+    """Name every Paddle tensor left without a value and every checkpoint tensor left unused."""
+    mismatched_paddle = {m.paddle_name for m in report.mismatched}
+    paddle_reasons = {u.name: u.reason for u in mapping.unmapped_paddle}
+    source_of = {e.paddle_name: e.torch_name for e in mapping.entries}
+    for name, shape in paddle_shapes.items():
+        if name in converted or name in mismatched_paddle:
+            continue
+        if name in source_of:
+            reason = f"the mapping takes it from torch '{source_of[name]}', which the checkpoint lacks"
+        else:
+            reason = paddle_reasons.get(name, "no torch tensor is mapped to it")
+        report.missing.append(UnmappedTensor(name, shape, reason))
+    torch_reasons = {u.name: u.reason for u in mapping.unmapped_torch}
+    mismatched_torch = {m.torch_name for m in report.mismatched}
+    for name, array in torch_state.items():
+        if name not in used_torch and name not in mismatched_torch:
+            reason = torch_reasons.get(name, "no paddle tensor is mapped from it")
+            report.unexpected.append(UnmappedTensor(name, tuple(np.shape(array)), reason))
+
+
+def _squeezed(shape: Shape) -> Shape:
+    return tuple(d for d in shape if d != 1)
+
+
+def _numpy_dtype(paddle_tensor: Any) -> np.dtype:
+    """numpy's name for a Paddle dtype ('paddle.float32' -> float32); bfloat16 has none, kept as float32."""
+    name = str(paddle_tensor.dtype).removeprefix("paddle.")
+    try:
+        return np.dtype(name)
+    except TypeError:
+        return np.dtype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Files
+
+
+def torch_state_to_numpy(state_dict: MappingABC[str, Any]) -> dict[str, np.ndarray]:
+    """Detach every tensor to a CPU numpy array (bfloat16, which numpy lacks, becomes float32)."""
+    import torch
+
+    arrays = {}
+    for name, tensor in state_dict.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"state dict entry '{name}' is a {type(tensor).__name__}, not a tensor")
+        tensor = tensor.detach().cpu()
+        arrays[name] = (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy()
+    return arrays
+
+
+def load_torch_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a torch checkpoint safely (weights_only) as numpy arrays.
+
+    Accepts a bare state dict or one wrapped as {"state_dict": ...} / {"model": ...}, and strips the
+    "module." prefix that DataParallel adds to every name.
+    """
+    import torch
+
+    path = Path(path)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f"{path}: expected a state dict, got a {type(checkpoint).__name__}")
+    for key in WRAPPER_KEYS:
+        if isinstance(checkpoint.get(key), dict):
+            checkpoint = checkpoint[key]
+            break
+    not_tensors = [k for k, v in checkpoint.items() if not isinstance(v, torch.Tensor)]
+    if not_tensors:
+        raise ValueError(
+            f"{path}: not a state dict: entries {not_tensors[:5]} are not tensors "
+            f"(a wrapped checkpoint should keep its weights under one of {list(WRAPPER_KEYS)})"
+        )
+    if checkpoint and all(k.startswith(DATA_PARALLEL_PREFIX) for k in checkpoint):
+        checkpoint = {k.removeprefix(DATA_PARALLEL_PREFIX): v for k, v in checkpoint.items()}
+    return torch_state_to_numpy(checkpoint)
+
+
+def save_pdparams(state: MappingABC[str, np.ndarray], path: str | Path) -> None:
+    """Save numpy arrays as a `.pdparams` file (paddle.save of Paddle tensors), atomically."""
+    import paddle
+
+    buffer = io.BytesIO()
+    paddle.save({name: paddle.to_tensor(array) for name, array in state.items()}, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Loading into Paddle
+
+
+@dataclass
+class LoadReport:
+    """What loading did: our own accounting, what Paddle said, and which tensors did not take the value."""
+
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)
+    not_assigned: list[str] = field(default_factory=list)
+    paddle_missing: list[str] = field(default_factory=list)
+    paddle_unexpected: list[str] = field(default_factory=list)
+    loaded: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.missing
+            or self.unexpected
+            or self.mismatched
+            or self.not_assigned
+            or self.paddle_missing
+            or self.paddle_unexpected
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+    def summary(self) -> str:
+        lines = [f"load: {'ok' if self.ok else 'NOT ok'}: {self.loaded} tensors loaded and verified"]
+        for label in (
+            "missing",
+            "unexpected",
+            "mismatched",
+            "not_assigned",
+            "paddle_missing",
+            "paddle_unexpected",
+        ):
+            names = getattr(self, label)
+            if names:
+                lines.append(f"  {label.replace('_', ' ')} ({len(names)}): {', '.join(names)}")
+        return "\n".join(lines)
+
+
+def load_into_paddle(paddle_model: Any, state: MappingABC[str, np.ndarray]) -> LoadReport:
+    """set_state_dict, then prove it: every Paddle parameter and buffer must now hold the given value.
+
+    Paddle's set_state_dict only warns about missing, unexpected or misshapen tensors, so a model can
+    come out half-loaded; here each of those is named, and every tensor is read back and compared.
+    """
+    expected = paddle_model.state_dict()
+    report = LoadReport(
+        missing=[name for name in expected if name not in state],
+        unexpected=[name for name in state if name not in expected],
+    )
+    loadable: dict[str, np.ndarray] = {}
+    for name, tensor in expected.items():
+        if name not in state:
+            continue
+        array = np.asarray(state[name])
+        if array.shape != tuple(tensor.shape):
+            report.mismatched.append(f"{name}: given {array.shape} vs paddle {tuple(tensor.shape)}")
+            continue
+        loadable[name] = array.astype(_numpy_dtype(tensor), copy=False)
+    paddle_missing, paddle_unexpected = paddle_model.set_state_dict(loadable)
+    report.paddle_missing = [n for n in paddle_missing if n in loadable]
+    report.paddle_unexpected = list(paddle_unexpected)
+    after = paddle_model.state_dict()
+    for name, array in loadable.items():
+        if np.array_equal(after[name].numpy(), array, equal_nan=True):
+            report.loaded += 1
+        else:
+            report.not_assigned.append(name)
+    return report
