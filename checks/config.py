@@ -236,10 +236,15 @@ def parse_config(text: str, path: Path | str) -> Config:
         paddle=_side(path, raw, "paddle"),
         **_input(path, raw),
         **_data(path, raw),
-        **_simple(path, raw, "weights", {"output": ("weights_output", "result/weights/model.pdparams"),
-                                         "mapping": ("weights_mapping", "")}),
-        **_simple(path, raw, "predict", {"image": ("predict_image", ""),
-                                         "export_dir": ("export_dir", "result/inference")}),
+        **_simple(
+            path,
+            raw,
+            "weights",
+            {"output": ("weights_output", "result/weights/model.pdparams"), "mapping": ("weights_mapping", "")},
+        ),
+        **_simple(
+            path, raw, "predict", {"image": ("predict_image", ""), "export_dir": ("export_dir", "result/inference")}
+        ),
         **_run(path, raw),
         thresholds=_thresholds(path, raw),
     )

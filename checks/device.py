@@ -90,13 +90,15 @@ def apply_torch(device: Device, seed: int) -> dict[str, object]:
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         torch.use_deterministic_algorithms(True, warn_only=True)
-        settings.update({
-            "torch.backends.cudnn.deterministic": True,
-            "torch.backends.cudnn.benchmark": False,
-            "torch.backends.cuda.matmul.allow_tf32": False,
-            "torch.backends.cudnn.allow_tf32": False,
-            "torch.use_deterministic_algorithms": "warn_only",
-        })
+        settings.update(
+            {
+                "torch.backends.cudnn.deterministic": True,
+                "torch.backends.cudnn.benchmark": False,
+                "torch.backends.cuda.matmul.allow_tf32": False,
+                "torch.backends.cudnn.allow_tf32": False,
+                "torch.use_deterministic_algorithms": "warn_only",
+            }
+        )
     return settings
 
 

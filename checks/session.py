@@ -8,13 +8,14 @@ through the golden cache: re-running a step after a fix to the Paddle code compu
 from __future__ import annotations
 
 import argparse
+import inspect
 import platform
 import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,8 @@ class CheckContext:
         self.determinism = prepare_environment(device, reference_device)
         self._torch_ready = self._paddle_ready = False
         self._samples: list[Sample] | None = None
+        # The code that defines this step's computation (the generated script, if the porter edited it).
+        self.script_digest = ""
 
     # --- small services -------------------------------------------------------------------------
     def stage(self, name: str, status: str) -> None:
@@ -73,7 +76,9 @@ class CheckContext:
 
     def samples(self) -> list[Sample]:
         if self._samples is None:
-            self._samples = read_samples(self.config.resolve(self.config.data_list), self.config.resolve(self.config.data_root))
+            self._samples = read_samples(
+                self.config.resolve(self.config.data_list), self.config.resolve(self.config.data_root)
+            )
         return self._samples
 
     def torch(self) -> Any:
@@ -81,7 +86,9 @@ class CheckContext:
         import torch
 
         if not self._torch_ready:
-            self.determinism.update({k: str(v) for k, v in apply_torch(self.reference_device, self.config.seed).items()})
+            self.determinism.update(
+                {k: str(v) for k, v in apply_torch(self.reference_device, self.config.seed).items()}
+            )
             self._torch_ready = True
         return torch
 
@@ -105,6 +112,7 @@ class CheckContext:
             "seed": cfg.seed,
             "device": str(self.reference_device),
             "torch": golden.framework_version("torch"),
+            "script": self.script_digest,
             "extra": extra,
         }
         return golden.fingerprint(parts)
@@ -117,8 +125,10 @@ class CheckContext:
         arrays, reused = self.cache.get_or_compute(self.step, key, compute, fresh=self.fresh)
         self.reference_reused = reused
         self.stage("reference", "reused" if reused else "computed")
-        print(f"reference outputs {'reused from' if reused else 'computed and saved to'} result/cache/{self.step}.npz",
-              flush=True)
+        print(
+            f"reference outputs {'reused from' if reused else 'computed and saved to'} result/cache/{self.step}.npz",
+            flush=True,
+        )
         return arrays
 
     def reference_model(self) -> Any:
@@ -131,15 +141,20 @@ class CheckContext:
             from paddle_port_checks.convert import load_torch_checkpoint
 
             state = load_torch_checkpoint(self.config.resolve(side.checkpoint))
-            missing, unexpected = model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
+            missing, unexpected = model.load_state_dict(
+                {k: torch.from_numpy(v) for k, v in state.items()}, strict=False
+            )
             if missing or unexpected:
-                raise ConfigError(self.config.path, "reference.checkpoint",
-                                  f"does not fit the reference model: missing {list(missing)[:5]}, "
-                                  f"unexpected {list(unexpected)[:5]}")
+                raise ConfigError(
+                    self.config.path,
+                    "reference.checkpoint",
+                    f"does not fit the reference model: missing {list(missing)[:5]}, unexpected {list(unexpected)[:5]}",
+                )
         return model.to(self.reference_device.torch).eval()
 
     def reference_state(self) -> dict[str, np.ndarray]:
         """The reference weights as numpy arrays, cached so the Paddle side can get them without torch."""
+
         def compute() -> dict[str, np.ndarray]:
             from paddle_port_checks.convert import torch_state_to_numpy
 
@@ -162,9 +177,11 @@ class CheckContext:
         else:
             state, report = convert_state_dict(self.reference_state(), model, self.mapping())
             if not report.ok:
-                raise WeightsError(f"the reference weights do not convert completely to {side.model}:\n"
-                                   f"{report.summary()}\n"
-                                   "Fix the mapping (paddle-port run weights writes an editable one) or the model.")
+                raise WeightsError(
+                    f"the reference weights do not convert completely to {side.model}:\n"
+                    f"{report.summary()}\n"
+                    "Fix the mapping (paddle-port run weights writes an editable one) or the model."
+                )
         load_report = load_into_paddle(model, state)
         if not load_report.ok:
             raise WeightsError(f"the Paddle model did not take every weight:\n{load_report.summary()}")
@@ -183,7 +200,8 @@ class CheckContext:
         return {
             "python": platform.python_version(),
             "torch": golden.framework_version("torch"),
-            "paddle": golden.framework_version("paddlepaddle") if golden.framework_version("paddlepaddle") != "not installed"
+            "paddle": golden.framework_version("paddlepaddle")
+            if golden.framework_version("paddlepaddle") != "not installed"
             else golden.framework_version("paddlepaddle-gpu"),
             "device": str(self.device),
             "reference_device": str(self.reference_device),
@@ -204,7 +222,7 @@ StepFunction = Callable[[CheckContext], Outcome]
 def _arguments(argv: list[str] | None, root: Path) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="A paddle-port check: compares the reference and the Paddle twin.")
     parser.add_argument("--config", type=Path, default=root / "paddle_port.toml", help="the workspace config")
-    parser.add_argument("--device", default="", help='cpu, gpu or gpu:N (default: [run] device of the config)')
+    parser.add_argument("--device", default="", help="cpu, gpu or gpu:N (default: [run] device of the config)")
     parser.add_argument("--reference-device", default="", help="device of the PyTorch side (default: --device)")
     parser.add_argument("--fresh", action="store_true", help="recompute the reference side even if cached")
     return parser.parse_args(argv)
@@ -214,15 +232,30 @@ def _status_line(status: str) -> str:
     return {"passed": "PASSED", "failed": "FAILED", "error": "ERROR"}[status]
 
 
-def run_check(step: str, root: Path, compute: StepFunction, argv: list[str] | None = None,
-              after_compare: Callable[[CheckContext, Outcome, list[KeyDiff]], None] | None = None) -> int:
+def run_check(
+    step: str,
+    root: Path,
+    compute: StepFunction,
+    argv: list[str] | None = None,
+    after_compare: Callable[[CheckContext, Outcome, list[KeyDiff]], None] | None = None,
+) -> int:
     """Run one step end to end and return the exit code (0 passed, 1 failed, 2 error)."""
     args = _arguments(argv, root)
     started = time.monotonic()
-    started_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     add_workspace_to_path(root)
-    result: dict[str, Any] = {"schema": 1, "step": step, "status": "error", "keys": [], "evidence": [],
-                              "log": None, "warnings": [], "details": {}, "error": None, "started_at": started_at}
+    result: dict[str, Any] = {
+        "schema": 1,
+        "step": step,
+        "status": "error",
+        "keys": [],
+        "evidence": [],
+        "log": None,
+        "warnings": [],
+        "details": {},
+        "error": None,
+        "started_at": started_at,
+    }
     result_dir = root / "result"
     context: CheckContext | None = None
     try:
@@ -233,6 +266,8 @@ def run_check(step: str, root: Path, compute: StepFunction, argv: list[str] | No
         context = CheckContext(step, config, device, reference_device, args.fresh)
         events.emit("start", step=step, device=str(device))
         print(f"paddle-port check '{step}' on {device} (reference on {reference_device})", flush=True)
+        source = inspect.getsourcefile(compute)
+        context.script_digest = golden.file_digest(Path(source)) if source else ""
         outcome = compute(context)
         diffs = compare(outcome.ref, outcome.paddle, {**_key_thresholds(outcome, config.threshold(step))})
         for diff in diffs:
@@ -247,13 +282,15 @@ def run_check(step: str, root: Path, compute: StepFunction, argv: list[str] | No
             after_compare(context, outcome, diffs)
         evidence = save_arrays(result_dir, step, outcome.ref, outcome.paddle)
         log_path = write_diff_log(result_dir, step, diffs, "mean")
-        result.update({
-            "status": "passed" if all_passed(diffs) else "failed",
-            "keys": [diff.to_json() for diff in diffs],
-            "evidence": [str(path.relative_to(config.root)) for path in [*evidence, log_path]],
-            "log": str(log_path.relative_to(config.root)),
-            "details": outcome.details,
-        })
+        result.update(
+            {
+                "status": "passed" if all_passed(diffs) else "failed",
+                "keys": [diff.to_json() for diff in diffs],
+                "evidence": [str(path.relative_to(config.root)) for path in [*evidence, log_path]],
+                "log": str(log_path.relative_to(config.root)),
+                "details": outcome.details,
+            }
+        )
     except SETUP_ERRORS + (WeightsError,) as error:
         result["error"] = str(error)
         print(f"error: {error}", file=sys.stderr, flush=True)

@@ -28,23 +28,29 @@ def paddle_dataset(context: CheckContext, samples: list[tuple[str, int]]) -> Any
 def raise_missing(context: CheckContext, key: str) -> None:
     from paddle_port_checks.config import ConfigError
 
-    raise ConfigError(context.config.path, key, 'is required for this step: a "module:callable" that takes '
-                      "(samples, **dataset_kwargs) and returns a map-style dataset of (image, label)")
+    raise ConfigError(
+        context.config.path,
+        key,
+        'is required for this step: a "module:callable" that takes '
+        "(samples, **dataset_kwargs) and returns a map-style dataset of (image, label)",
+    )
 
 
 def reference_batches(context: CheckContext) -> Any:
     """The reference DataLoader over the lite set: no shuffle, no workers, fixed batch size."""
     torch = context.torch()
     dataset = reference_dataset(context, context.samples())
-    return dataset, torch.utils.data.DataLoader(dataset, batch_size=context.config.batch_size, shuffle=False,
-                                                num_workers=0)
+    return dataset, torch.utils.data.DataLoader(
+        dataset, batch_size=context.config.batch_size, shuffle=False, num_workers=0
+    )
 
 
 def paddle_batches(context: CheckContext) -> Any:
     paddle = context.paddle()
     dataset = paddle_dataset(context, context.samples())
-    return dataset, paddle.io.DataLoader(dataset, batch_size=context.config.batch_size, shuffle=False,
-                                         num_workers=0, drop_last=False)
+    return dataset, paddle.io.DataLoader(
+        dataset, batch_size=context.config.batch_size, shuffle=False, num_workers=0, drop_last=False
+    )
 
 
 def _first_batches(dataset: Any, loader: Any, count: int) -> dict[str, np.ndarray]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -26,8 +27,9 @@ def fixed_input(context: CheckContext) -> np.ndarray:
         array = np.load(path)
         if tuple(array.shape) == cfg.input_shape:
             return array.astype(cfg.input_dtype, copy=False)
-        context.warn(f"{path} has shape {tuple(array.shape)}, config [input] shape is {list(cfg.input_shape)}: "
-                     "regenerated it")
+        context.warn(
+            f"{path} has shape {tuple(array.shape)}, config [input] shape is {list(cfg.input_shape)}: regenerated it"
+        )
     rng = np.random.default_rng(cfg.seed)
     array = rng.standard_normal(cfg.input_shape).astype(cfg.input_dtype)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,8 +37,9 @@ def fixed_input(context: CheckContext) -> np.ndarray:
     return array
 
 
-def run(context: CheckContext, reference_outputs: OutputsFn = default_outputs,
-        paddle_outputs: OutputsFn = default_outputs) -> Outcome:
+def run(
+    context: CheckContext, reference_outputs: OutputsFn = default_outputs, paddle_outputs: OutputsFn = default_outputs
+) -> Outcome:
     x = fixed_input(context)
 
     def reference() -> dict[str, np.ndarray]:
@@ -56,6 +59,4 @@ def run(context: CheckContext, reference_outputs: OutputsFn = default_outputs,
 
 def golden_input(x: np.ndarray) -> str:
     """The input's identity for the reference fingerprint."""
-    import hashlib
-
     return hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest() + str(x.shape) + str(x.dtype)

@@ -29,8 +29,7 @@ def paddle_topk_accuracy(logits: Any, labels: Any) -> dict[str, float]:
     import paddle
 
     labels = labels.reshape([-1, 1]).astype("int64")
-    return {f"acc_top{k}": float(paddle.metric.accuracy(logits, labels, k=min(k, logits.shape[-1])))
-            for k in TOP_K}
+    return {f"acc_top{k}": float(paddle.metric.accuracy(logits, labels, k=min(k, logits.shape[-1]))) for k in TOP_K}
 
 
 def _metric(spec: str, key: str, default: Callable[..., dict[str, float]]) -> Callable[..., dict[str, float]]:
@@ -67,6 +66,7 @@ def paddle_metrics(context: CheckContext, model: Any = None) -> dict[str, np.nda
 
 
 def run(context: CheckContext) -> Outcome:
-    ref = context.reference_arrays(lambda: reference_metrics(context), sample_digests(context.samples()),
-                                   context.config.batch_size)
+    ref = context.reference_arrays(
+        lambda: reference_metrics(context), sample_digests(context.samples()), context.config.batch_size
+    )
     return Outcome(ref=ref, paddle=paddle_metrics(context))

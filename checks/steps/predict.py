@@ -77,12 +77,21 @@ def run(context: CheckContext) -> Outcome:
         logits = model(paddle.to_tensor(x)).numpy()
     inferred, exported = export_and_infer(context, model, x)
     ours = prediction(logits)
-    reference_side = {"class_id": ref["class_id"], "prob": ref["prob"],
-                      # For the inference keys the reference is the Paddle training engine itself.
-                      "inference_logits": logits, "inference_class_id": ours["class_id"]}
+    reference_side = {
+        "class_id": ref["class_id"],
+        "prob": ref["prob"],
+        # For the inference keys the reference is the Paddle training engine itself.
+        "inference_logits": logits,
+        "inference_class_id": ours["class_id"],
+    }
     paddle_side = {**ours, "inference_logits": inferred, "inference_class_id": prediction(inferred)["class_id"]}
-    details = {"image": str(image), "reference_class_id": int(ref["class_id"][0]),
-               "reference_prob": float(ref["prob"][0]), "paddle_class_id": int(ours["class_id"][0]),
-               "paddle_prob": float(ours["prob"][0]), "exported": exported,
-               "inference_reference": "paddle training engine (dygraph) on the same preprocessed input"}
+    details = {
+        "image": str(image),
+        "reference_class_id": int(ref["class_id"][0]),
+        "reference_prob": float(ref["prob"][0]),
+        "paddle_class_id": int(ours["class_id"][0]),
+        "paddle_prob": float(ours["prob"][0]),
+        "exported": exported,
+        "inference_reference": "paddle training engine (dygraph) on the same preprocessed input",
+    }
     return Outcome(ref=reference_side, paddle=paddle_side, details=details)

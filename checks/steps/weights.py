@@ -13,7 +13,8 @@ import numpy as np
 
 from paddle_port_checks.factories import call_factory
 from paddle_port_checks.golden import sample_digests
-from paddle_port_checks.session import CheckContext, Outcome, WeightsError
+from paddle_port_checks.session import CheckContext, Outcome
+from paddle_port_checks.steps.forward import fixed_input, golden_input
 from paddle_port_checks.steps.metric import paddle_metrics, reference_metrics
 
 MAPPING_OUTPUT = "result/weights/mapping.json"
@@ -32,59 +33,88 @@ def choose_mapping(context: CheckContext, paddle_model: Any) -> Any:
     mapping = context.mapping()
     if mapping is not None:
         return mapping
-    import numpy as np_
-
-    example = context.torch().from_numpy(
-        np_.random.default_rng(context.config.seed).standard_normal(context.config.input_shape)
-        .astype(context.config.input_dtype)).to(context.reference_device.torch)
+    config = context.config
+    example = np.random.default_rng(config.seed).standard_normal(config.input_shape).astype(config.input_dtype)
     mapping = build_mapping(context.reference_model(), paddle_model, example_input=example)
     path = context.config.resolve(MAPPING_OUTPUT)
     save_mapping(mapping, path)
-    print(f"weight mapping written to {path}: review it, and set [weights] mapping to use an edited copy",
-          flush=True)
+    print(f"weight mapping written to {path}: review it, and set [weights] mapping to use an edited copy", flush=True)
     return mapping
 
 
-def run(context: CheckContext) -> Outcome:
-    from paddle_port_checks.convert import convert_state_dict, load_into_paddle, save_pdparams
-
-    cfg = context.config
-    source = context.reference_state()
-    model = fresh_paddle_model(context)
-    mapping = choose_mapping(context, model)
-    converted, report = convert_state_dict(source, model, mapping)
-    output = cfg.resolve(cfg.weights_output)
-    save_pdparams(converted, output)
-    print(report.summary(), flush=True)
-
-    paddle = context.paddle()
-    saved = {name: np.asarray(value) for name, value in paddle.load(str(output)).items()}
-    reloaded = fresh_paddle_model(context)
-    defaults = {name: value.numpy() for name, value in reloaded.state_dict().items()}
-    load_report = load_into_paddle(reloaded, saved)
-    reloaded.eval()
-
+def _tensor_keys(
+    expected: dict[str, np.ndarray], saved: dict[str, np.ndarray], defaults: dict[str, np.ndarray], file_name: str
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, str]]:
+    """Per Paddle tensor: the value the reference implies vs the value in the file, and what is wrong."""
     ref: dict[str, np.ndarray] = {}
     ours: dict[str, np.ndarray] = {}
     problems: dict[str, str] = {}
     for name, default in defaults.items():
         key = f"weight/{name}"
+        ref[key] = expected.get(name, default)
         ours[key] = saved.get(name, default)
-        if name in converted:
-            ref[key] = converted[name]
-        else:
-            ref[key] = default
-            problems[key] = (f"no tensor of the reference checkpoint maps to paddle '{name}': "
-                             "it would keep its random init")
-    if not report.ok and not problems:
-        raise WeightsError(f"conversion incomplete:\n{report.summary()}")
+        if name not in expected:
+            problems[key] = f"no tensor of the reference checkpoint maps to paddle '{name}'"
+        elif name not in saved:
+            problems[key] = f"'{name}' is missing from {file_name}: Paddle would keep its random init"
+    for name in saved.keys() - defaults.keys():
+        key = f"weight/{name}"
+        ref[key] = ours[key] = saved[name]
+        problems[key] = f"'{name}' in {file_name} belongs to no tensor of the Paddle model"
+    return ref, ours, problems
 
-    reference_eval = context.reference_arrays(lambda: reference_metrics(context), sample_digests(context.samples()),
-                                              cfg.batch_size)
-    paddle_eval = paddle_metrics(context, reloaded)
+
+def run(context: CheckContext) -> Outcome:
+    from paddle_port_checks.convert import (
+        convert_state_dict,
+        load_into_paddle,
+        load_torch_checkpoint,
+        save_pdparams,
+    )
+
+    cfg = context.config
+    # The file the porter ships is what gets converted: a tensor missing from it must show up here.
+    checkpoint = cfg.reference.checkpoint
+    source = load_torch_checkpoint(cfg.resolve(checkpoint)) if checkpoint else context.reference_state()
+    model = fresh_paddle_model(context)
+    expected, report = convert_state_dict(source, model, choose_mapping(context, model))
+    print(report.summary(), flush=True)
+    if cfg.paddle.checkpoint:  # the porter converted the weights themselves: verify their file
+        output = cfg.resolve(cfg.paddle.checkpoint)
+    else:
+        output = cfg.resolve(cfg.weights_output)
+        save_pdparams(expected, output)
+
+    paddle = context.paddle()
+    saved = {name: np.asarray(value) for name, value in paddle.load(str(output)).items()}
+    reloaded = fresh_paddle_model(context)
+    defaults = {name: value.numpy() for name, value in reloaded.state_dict().items()}
+    ref, ours, problems = _tensor_keys(expected, saved, defaults, output.name)
+    load_report = load_into_paddle(reloaded, saved)
+    reloaded.eval()
+
+    x = fixed_input(context)
+
+    def reference() -> dict[str, np.ndarray]:
+        torch = context.torch()
+        with torch.no_grad():
+            logits = context.reference_model()(torch.from_numpy(x).to(context.reference_device.torch))
+        return {"logits": logits.cpu().numpy(), **reference_metrics(context)}
+
+    reference_eval = context.reference_arrays(
+        reference, sample_digests(context.samples()), cfg.batch_size, golden_input(x)
+    )
+    with paddle.no_grad():
+        ours["logits"] = reloaded(paddle.to_tensor(x)).numpy()
+    ref["logits"] = reference_eval.pop("logits")
     ref.update({f"eval_{name}": value for name, value in reference_eval.items()})
-    ours.update({f"eval_{name}": value for name, value in paddle_eval.items()})
-    details = {"output": str(output.relative_to(cfg.root)) if output.is_relative_to(cfg.root) else str(output),
-               "conversion": report.to_json(), "load": load_report.to_json(),
-               "mapping": cfg.weights_mapping or MAPPING_OUTPUT}
-    return Outcome(ref=ref, paddle=ours, details=details, problems=problems)
+    ours.update({f"eval_{name}": value for name, value in paddle_metrics(context, reloaded).items()})
+    details = {
+        "output": str(output.relative_to(cfg.root)) if output.is_relative_to(cfg.root) else str(output),
+        "conversion": report.to_json(),
+        "load": load_report.to_json(),
+        "mapping": cfg.weights_mapping or MAPPING_OUTPUT,
+    }
+    return Outcome(
+        ref=ref, paddle=ours, details=details, problems=problems, thresholds={"logits": cfg.threshold("forward")}
+    )

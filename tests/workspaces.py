@@ -1,0 +1,51 @@
+"""Real demo workspaces for tests: the repository's demo port copied into a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_FILES = ("demo_port", "lite_data", "lite_data.txt", "paddle_port.toml")
+
+
+def copy_demo(dest: Path) -> Path:
+    """The demo port in `dest` (no generated scripts, no results)."""
+    for name in DEMO_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, dest / name)
+    return dest
+
+
+def set_config(workspace: Path, old: str, new: str) -> None:
+    """Edit the workspace config in place (the test names exactly the text it changes)."""
+    config = workspace / "paddle_port.toml"
+    text = config.read_text()
+    assert old in text, f"{old!r} not in {config}"
+    config.write_text(text.replace(old, new, 1))
+
+
+def run_step(workspace: Path, step: str, compute: Any = None, *args: str) -> tuple[int, dict[str, Any]]:
+    """Run one real check in this process (frameworks imported once per test session)."""
+    import sys
+    from importlib import import_module
+
+    from paddle_port_checks.session import run_check
+
+    # In-process runs share sys.modules: forget the previous workspace's demo_port, as a new process would.
+    for name in [name for name in sys.modules if name == "demo_port" or name.startswith("demo_port.")]:
+        del sys.modules[name]
+    sys.path[:] = [entry for entry in sys.path if not (Path(entry) / "paddle_port.toml").is_file()]
+
+    module = import_module(f"paddle_port_checks.steps.{step}")
+    code = run_check(step, workspace, compute or module.run, ["--config", str(workspace / "paddle_port.toml"), *args])
+    return code, json.loads((workspace / "result" / f"{step}.json").read_text())
+
+
+def key(result: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(entry for entry in result["keys"] if entry["key"] == name)
