@@ -13,6 +13,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,7 @@ class GoldenCache:
     def _paths(self, name: str) -> tuple[Path, Path]:
         return self.directory / f"{name}.npz", self.directory / f"{name}.json"
 
-    def load(self, name: str, key: str) -> dict[str, np.ndarray] | None:
+    def load(self, name: str, key: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
         arrays_path, meta_path = self._paths(name)
         try:
             meta = json.loads(meta_path.read_text())
@@ -98,11 +99,11 @@ class GoldenCache:
             return None
         try:
             with np.load(arrays_path, allow_pickle=False) as stored:
-                return {array_name: stored[array_name] for array_name in meta["order"]}
+                return {array_name: stored[array_name] for array_name in meta["order"]}, meta.get("info", {})
         except (OSError, ValueError, KeyError):
             return None
 
-    def store(self, name: str, key: str, arrays: Mapping[str, np.ndarray]) -> None:
+    def store(self, name: str, key: str, arrays: Mapping[str, np.ndarray], info: Mapping[str, Any]) -> None:
         arrays_path, meta_path = self._paths(name)
         self.directory.mkdir(parents=True, exist_ok=True)
         # The meta file is written last: a crash in between leaves a stale meta, never a wrong match.
@@ -110,19 +111,23 @@ class GoldenCache:
         partial = arrays_path.with_suffix(".partial.npz")
         np.savez(partial, **{k: np.asarray(v) for k, v in arrays.items()})
         partial.replace(arrays_path)
-        write_json_atomic(meta_path, {"format": CACHE_FORMAT, "fingerprint": key, "order": list(arrays)})
+        meta = {"format": CACHE_FORMAT, "fingerprint": key, "order": list(arrays), "info": dict(info)}
+        write_json_atomic(meta_path, meta)
 
     def get_or_compute(
         self, name: str, key: str, compute: Callable[[], Mapping[str, np.ndarray]], fresh: bool = False
-    ) -> tuple[dict[str, np.ndarray], bool]:
-        """The cached arrays and True, or the freshly computed ones (then stored) and False."""
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The arrays and a record of where they came from: `reused`, and when/with what they were computed."""
         if not fresh:
             cached = self.load(name, key)
             if cached is not None:
-                return cached, True
+                return cached[0], {**cached[1], "reused": True}
         arrays = {k: np.asarray(v) for k, v in compute().items()}
-        self.store(name, key, arrays)
-        return arrays, False
+        # Recorded, not keyed: a reference computed with another torch build (another machine, a GPU
+        # server) stays usable; the result shows which build made it, and --fresh recomputes.
+        info = {"torch": framework_version("torch"), "computed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        self.store(name, key, arrays, info)
+        return arrays, {**info, "reused": False}
 
 
 def sample_digests(samples: Iterable[tuple[str, int]]) -> list[tuple[str, int, str]]:

@@ -43,6 +43,7 @@ class Outcome:
     details: dict[str, Any] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)  # key -> why it fails beyond the numbers
     thresholds: dict[str, float] = field(default_factory=dict)  # per-key overrides of the step threshold
+    findings: dict[str, Any] = field(default_factory=dict)  # top-level result entries (first_divergence, lint)
 
 
 class CheckContext:
@@ -57,8 +58,8 @@ class CheckContext:
         self.result_dir = config.root / "result"
         self.cache = golden.GoldenCache(self.result_dir / "cache")
         self.warnings: list[str] = []
-        self.reference_reused: bool | None = None
-        self.fingerprints: dict[str, str] = {}
+        # Where this step's reference came from (reused, fingerprint, torch build); empty until computed.
+        self.reference: dict[str, Any] = {}
         self.determinism = prepare_environment(device, reference_device)
         self._torch_ready = self._paddle_ready = False
         self._samples: list[Sample] | None = None
@@ -101,17 +102,23 @@ class CheckContext:
         return paddle
 
     # --- the reference side, through the golden cache ---------------------------------------------
+    def weights_fingerprint(self) -> str:
+        """What the reference weights depend on: model code and arguments, checkpoint, seed."""
+        cfg, side = self.config, self.config.reference
+        checkpoint = golden.file_digest(cfg.resolve(side.checkpoint)) if side.checkpoint else "seeded-init"
+        return golden.fingerprint(
+            [side.model, side.kwargs, golden.module_digest(side.model, cfg.root), checkpoint, cfg.seed]
+        )
+
     def reference_fingerprint(self, *extra: Any) -> str:
         """Everything a reference result of this step depends on, plus the step's own extras."""
         cfg, side = self.config, self.config.reference
         parts = {
             "step": self.step,
-            "side": [side.model, side.kwargs, side.dataset, side.dataset_kwargs, side.metric],
-            "code": [golden.module_digest(spec, cfg.root) for spec in (side.model, side.dataset, side.metric)],
-            "checkpoint": golden.file_digest(cfg.resolve(side.checkpoint)) if side.checkpoint else "seeded-init",
-            "seed": cfg.seed,
+            "weights": self.weights_fingerprint(),
+            "side": [side.dataset, side.dataset_kwargs, side.metric],
+            "code": [golden.module_digest(spec, cfg.root) for spec in (side.dataset, side.metric)],
             "device": str(self.reference_device),
-            "torch": golden.framework_version("torch"),
             "script": self.script_digest,
             "extra": extra,
         }
@@ -120,15 +127,12 @@ class CheckContext:
     def reference_arrays(self, compute: Callable[[], Mapping[str, np.ndarray]], *extra: Any) -> dict[str, np.ndarray]:
         """The reference side of this step: reused from the cache when nothing it depends on changed."""
         key = self.reference_fingerprint(*extra)
-        self.fingerprints["reference"] = key
         self.stage("reference", "running")
-        arrays, reused = self.cache.get_or_compute(self.step, key, compute, fresh=self.fresh)
-        self.reference_reused = reused
-        self.stage("reference", "reused" if reused else "computed")
-        print(
-            f"reference outputs {'reused from' if reused else 'computed and saved to'} result/cache/{self.step}.npz",
-            flush=True,
-        )
+        arrays, origin = self.cache.get_or_compute(self.step, key, compute, fresh=self.fresh)
+        self.reference = {**origin, "fingerprint": key, "device": str(self.reference_device)}
+        self.stage("reference", "reused" if origin["reused"] else "computed")
+        verb = "reused from" if origin["reused"] else "computed and saved to"
+        print(f"reference outputs {verb} result/cache/{self.step}.npz (torch {origin['torch']})", flush=True)
         return arrays
 
     def reference_model(self) -> Any:
@@ -160,8 +164,7 @@ class CheckContext:
 
             return torch_state_to_numpy(self.reference_model().state_dict())
 
-        key = golden.fingerprint([self.reference_fingerprint("weights-of"), "state"])
-        arrays, _ = self.cache.get_or_compute("reference_state", key, compute, fresh=self.fresh)
+        arrays, _ = self.cache.get_or_compute("reference_state", self.weights_fingerprint(), compute, fresh=self.fresh)
         return arrays
 
     # --- the paddle side -----------------------------------------------------------------------------
@@ -289,6 +292,7 @@ def run_check(
                 "evidence": [str(path.relative_to(config.root)) for path in [*evidence, log_path]],
                 "log": str(log_path.relative_to(config.root)),
                 "details": outcome.details,
+                **outcome.findings,
             }
         )
     except SETUP_ERRORS + (WeightsError,) as error:
@@ -300,7 +304,7 @@ def run_check(
         traceback.print_exception(error)
     if context is not None:
         result["warnings"] = context.warnings
-        result["reference"] = {"reused": context.reference_reused, "fingerprint": context.fingerprints.get("reference")}
+        result["reference"] = context.reference
         result["environment"] = context.environment()
     result["duration_s"] = round(time.monotonic() - started, 3)
     path = write_result(result_dir, step, result)

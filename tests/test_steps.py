@@ -179,3 +179,23 @@ def test_predict_step_exports_and_matches_paddle_inference(demo: Path) -> None:
     assert {k["key"] for k in result["keys"]} == {"class_id", "prob", "inference_logits", "inference_class_id"}
     assert all((demo / path).is_file() for path in result["details"]["exported"])
     assert result["details"]["reference_class_id"] == result["details"]["paddle_class_id"]
+
+
+def test_forward_failure_names_the_first_divergent_layer_and_why(demo: Path) -> None:
+    set_config(
+        demo, PADDLE_KWARGS, PADDLE_KWARGS.replace("num_classes = 10", "num_classes = 10, maxpool_ceil_mode = true")
+    )
+    code, result = run_step(demo, "forward", after_compare=forward.explain)
+    assert code == 1
+    first = result["first_divergence"]
+    assert (first["reference_layer"], first["paddle_layer"], first["verdict"]) == ("maxpool", "maxpool", "layer")
+    assert any(f["attribute"] == "ceil_mode" for f in first["lint"])
+    assert [layer["diverged"] for layer in first["layers"][:4]] == [False, False, False, True]
+
+
+def test_lint_runs_when_forward_passes(demo: Path) -> None:
+    set_config(demo, PADDLE_KWARGS, PADDLE_KWARGS.replace("num_classes = 10", "num_classes = 10, bn_momentum = 0.1"))
+    code, result = run_step(demo, "forward", after_compare=forward.explain)
+    assert code == 0 and "first_divergence" not in result
+    momentum = [f for f in result["lint"] if f["attribute"] == "momentum"]
+    assert len(momentum) == 20 and not momentum[0]["visible_in_eval"]

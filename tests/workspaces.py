@@ -30,7 +30,9 @@ def set_config(workspace: Path, old: str, new: str) -> None:
     config.write_text(text.replace(old, new, 1))
 
 
-def run_step(workspace: Path, step: str, compute: Any = None, *args: str) -> tuple[int, dict[str, Any]]:
+def run_step(
+    workspace: Path, step: str, compute: Any = None, *args: str, after_compare: Any = None
+) -> tuple[int, dict[str, Any]]:
     """Run one real check in this process (frameworks imported once per test session)."""
     import sys
     from importlib import import_module
@@ -43,7 +45,8 @@ def run_step(workspace: Path, step: str, compute: Any = None, *args: str) -> tup
     sys.path[:] = [entry for entry in sys.path if not (Path(entry) / "paddle_port.toml").is_file()]
 
     module = import_module(f"paddle_port_checks.steps.{step}")
-    code = run_check(step, workspace, compute or module.run, ["--config", str(workspace / "paddle_port.toml"), *args])
+    config = ["--config", str(workspace / "paddle_port.toml"), *args]
+    code = run_check(step, workspace, compute or module.run, config, after_compare=after_compare)
     return code, json.loads((workspace / "result" / f"{step}.json").read_text())
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from paddle_port_checks import golden
+from paddle_port_checks.atomic import write_json_atomic
+from paddle_port_checks.compare import KeyDiff, all_passed
 from paddle_port_checks.session import CheckContext, Outcome
 
 # A forward hook of the generated script: (model, input tensor) -> {key: output tensor}.
@@ -60,3 +64,82 @@ def run(
 def golden_input(x: np.ndarray) -> str:
     """The input's identity for the reference fingerprint."""
     return hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest() + str(x.shape) + str(x.dtype)
+
+
+def _lint_key(context: CheckContext) -> str:
+    """Lint depends on the two models' structure only: the reference weights' key and the Paddle code."""
+    side = context.config.paddle
+    return golden.fingerprint(
+        [context.weights_fingerprint(), side.model, side.kwargs, golden.module_digest(side.model, context.config.root)]
+    )
+
+
+def explain(context: CheckContext, outcome: Outcome, diffs: list[KeyDiff]) -> None:
+    """Why and where: pitfall lint on every paired layer (even when the outputs agree: a BatchNorm momentum
+    mismatch is invisible in eval mode but ruins training), and on failure the first divergent layer."""
+    failed = not all_passed(diffs)
+    cache = context.result_dir / "cache" / "lint.json"
+    key = _lint_key(context)
+    try:
+        stored = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        stored = {}
+    if not failed and stored.get("key") == key:
+        findings = stored["findings"]
+    else:
+        from paddle_port_checks.lint import lint
+
+        context.stage("lint", "running")
+        torch_model, paddle_model = context.reference_model(), context.paddle_model()
+        findings = [finding.to_json() for finding in lint(torch_model, paddle_model)]
+        write_json_atomic(cache, {"key": key, "findings": findings})
+        if failed:
+            _localize(context, outcome, torch_model, paddle_model)
+    outcome.findings["lint"] = findings
+    print_lint(findings)
+
+
+def print_lint(findings: list[dict[str, Any]]) -> None:
+    """One line per kind of mismatch, naming its layers: 20 BatchNorms with one momentum are one finding."""
+    groups: dict[tuple[str, str, str, str], list[str]] = {}
+    for finding in findings:
+        what = (finding["attribute"], repr(finding["torch_value"]), repr(finding["paddle_value"]), finding["why"])
+        groups.setdefault(what, []).append(finding["paddle_layer"])
+    for (attribute, torch_value, paddle_value, why), layers in groups.items():
+        named = ", ".join(layers[:4]) + (f" and {len(layers) - 4} more" if len(layers) > 4 else "")
+        print(f"lint: {attribute} torch={torch_value} paddle={paddle_value} in {named}: {why}", flush=True)
+
+
+def _localize(context: CheckContext, outcome: Outcome, torch_model: Any, paddle_model: Any) -> None:
+    from paddle_port_checks.localize import localize
+
+    context.stage("localize", "running")
+    threshold = context.config.threshold("forward")
+    result = localize(torch_model, paddle_model, fixed_input(context), atol=threshold)
+    report = result.to_json()
+    first = result.first_divergence_json()
+    if first is not None:
+        # The chart's points: the difference at every paired layer along the depth.
+        first["layers"] = [
+            {
+                "index": layer["index"],
+                "reference": layer["reference_layer"],
+                "paddle": layer["paddle_layer"],
+                "type": layer["reference_type"],
+                "mean": layer["mean"],
+                "rel": layer["rel"],
+                "diverged": layer["diverged"],
+            }
+            for layer in report["layers"]
+        ]
+    outcome.findings["first_divergence"] = first
+    outcome.details["localization"] = {k: v for k, v in report.items() if k not in ("layers", "first_divergence")}
+    for warning in result.warnings:
+        context.warn(warning)
+    first = outcome.findings["first_divergence"]
+    if first:
+        print(
+            f"first divergence: reference {first['reference_layer']} ({first['reference_type']}) / "
+            f"paddle {first['paddle_layer']} ({first['paddle_type']}): verdict {first['verdict']}",
+            flush=True,
+        )
