@@ -130,6 +130,7 @@ class GoldenCache:
         return arrays, {**info, "reused": False}
 
 
-def sample_digests(samples: Iterable[tuple[str, int]]) -> list[tuple[str, int, str]]:
-    """Each image with its label and content digest: a replaced photo must invalidate the reference."""
-    return [(path, label, file_digest(Path(path))) for path, label in samples]
+def sample_digests(samples: Iterable[tuple[str, int]]) -> list[tuple[int, str]]:
+    """Each image's content and label, in order: a replaced photo must invalidate the reference, a moved
+    workspace (another machine, another folder) must not."""
+    return [(label, file_digest(Path(path))) for path, label in samples]
