@@ -53,7 +53,7 @@ class Config:
     batch_size: int = 4
     num_batches: int = 2
     weights_output: str = "result/weights/model.pdparams"
-    weights_mapping: str = ""
+    weights_mapping: str = "paddle_port_mapping.json"
     predict_image: str = ""
     export_dir: str = "result/inference"
     python: str = ""
@@ -240,7 +240,10 @@ def parse_config(text: str, path: Path | str) -> Config:
             path,
             raw,
             "weights",
-            {"output": ("weights_output", "result/weights/model.pdparams"), "mapping": ("weights_mapping", "")},
+            {
+                "output": ("weights_output", "result/weights/model.pdparams"),
+                "mapping": ("weights_mapping", "paddle_port_mapping.json"),
+            },
         ),
         **_simple(
             path, raw, "predict", {"image": ("predict_image", ""), "export_dir": ("export_dir", "result/inference")}

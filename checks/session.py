@@ -135,8 +135,9 @@ class CheckContext:
         print(f"reference outputs {verb} result/cache/{self.step}.npz (torch {origin['torch']})", flush=True)
         return arrays
 
-    def reference_model(self) -> Any:
-        """The PyTorch model: seeded init, the configured checkpoint if any, eval mode, on its device."""
+    def reference_model(self, device: Device | None = None) -> Any:
+        """The PyTorch model: seeded init, the configured checkpoint if any, eval mode, on its device
+        (or on `device`: layer-by-layer work runs both models side by side on the Paddle side's device)."""
         torch = self.torch()
         side = self.config.reference
         torch.manual_seed(self.config.seed)
@@ -154,7 +155,7 @@ class CheckContext:
                     "reference.checkpoint",
                     f"does not fit the reference model: missing {list(missing)[:5]}, unexpected {list(unexpected)[:5]}",
                 )
-        return model.to(self.reference_device.torch).eval()
+        return model.to((device or self.reference_device).torch).eval()
 
     def reference_state(self) -> dict[str, np.ndarray]:
         """The reference weights as numpy arrays, cached so the Paddle side can get them without torch."""
@@ -183,7 +184,8 @@ class CheckContext:
                 raise WeightsError(
                     f"the reference weights do not convert completely to {side.model}:\n"
                     f"{report.summary()}\n"
-                    "Fix the mapping (paddle-port run weights writes an editable one) or the model."
+                    f"Run the weights step: it writes the mapping to {self.config.weights_mapping} for you to "
+                    "review and edit."
                 )
         load_report = load_into_paddle(model, state)
         if not load_report.ok:
@@ -192,10 +194,10 @@ class CheckContext:
         return model
 
     def mapping(self) -> Any:
-        """The porter's mapping file when configured and present; None means map by name (and structure)."""
+        """The porter's mapping file when present; None means map by name, then by structure."""
         from paddle_port_checks.mapping import load_mapping
 
-        if self.config.weights_mapping and self.config.resolve(self.config.weights_mapping).is_file():
+        if self.config.resolve(self.config.weights_mapping).is_file():
             return load_mapping(self.config.resolve(self.config.weights_mapping))
         return None
 

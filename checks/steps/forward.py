@@ -90,7 +90,7 @@ def explain(context: CheckContext, outcome: Outcome, diffs: list[KeyDiff]) -> No
         from paddle_port_checks.lint import lint
 
         context.stage("lint", "running")
-        torch_model, paddle_model = context.reference_model(), context.paddle_model()
+        torch_model, paddle_model = context.reference_model(context.device), context.paddle_model()
         findings = [finding.to_json() for finding in lint(torch_model, paddle_model)]
         write_json_atomic(cache, {"key": key, "findings": findings})
         if failed:

@@ -17,8 +17,6 @@ from paddle_port_checks.session import CheckContext, Outcome
 from paddle_port_checks.steps.forward import fixed_input, golden_input
 from paddle_port_checks.steps.metric import paddle_metrics, reference_metrics
 
-MAPPING_OUTPUT = "result/weights/mapping.json"
-
 
 def fresh_paddle_model(context: CheckContext) -> Any:
     context.paddle()
@@ -27,7 +25,8 @@ def fresh_paddle_model(context: CheckContext) -> Any:
 
 
 def choose_mapping(context: CheckContext, paddle_model: Any) -> Any:
-    """The porter's mapping file if configured; otherwise one built from the two models and saved for review."""
+    """The porter's mapping file if it exists; otherwise one built from the two models and saved there, for the
+    porter to confirm or edit: the next runs (and steps 1-3) use the file as it stands."""
     from paddle_port_checks.mapping import build_mapping, save_mapping
 
     mapping = context.mapping()
@@ -36,9 +35,9 @@ def choose_mapping(context: CheckContext, paddle_model: Any) -> Any:
     config = context.config
     example = np.random.default_rng(config.seed).standard_normal(config.input_shape).astype(config.input_dtype)
     mapping = build_mapping(context.reference_model(), paddle_model, example_input=example)
-    path = context.config.resolve(MAPPING_OUTPUT)
+    path = context.config.resolve(context.config.weights_mapping)
     save_mapping(mapping, path)
-    print(f"weight mapping written to {path}: review it, and set [weights] mapping to use an edited copy", flush=True)
+    print(f"weight mapping written to {path}: review it; edits are used from the next run on", flush=True)
     return mapping
 
 
@@ -113,7 +112,11 @@ def run(context: CheckContext) -> Outcome:
         "output": str(output.relative_to(cfg.root)) if output.is_relative_to(cfg.root) else str(output),
         "conversion": report.to_json(),
         "load": load_report.to_json(),
-        "mapping": cfg.weights_mapping or MAPPING_OUTPUT,
+        "mapping": cfg.weights_mapping,
+        "mapping_entries": [
+            {"torch": m["torch_name"], "paddle": m["paddle_name"], "how": m["how"], "transposed": m["transposed"]}
+            for m in report.to_json()["mapped"]
+        ],
     }
     return Outcome(
         ref=ref, paddle=ours, details=details, problems=problems, thresholds={"logits": cfg.threshold("forward")}
