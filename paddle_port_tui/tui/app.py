@@ -1,0 +1,293 @@
+"""The paddle-port wizard: a Textual app over the same core the CLI uses.
+
+The app owns the runs (async workers, one per running step), the state on disk and the device list;
+screens only show and ask. Runs outlive page changes: a page draws whatever its step's `LiveRun` holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker
+
+from paddle_port_tui.steps import step_by_id
+from paddle_port_tui.tui.checklist import ChecklistScreen
+from paddle_port_tui.tui.commands import WizardCommands
+from paddle_port_tui.tui.config_form import ConfigForm
+from paddle_port_tui.tui.dialogs import ConfirmOverwrite, DevicePicker, HelpScreen
+from paddle_port_tui.tui.live import LiveRun
+from paddle_port_tui.tui.wizard import WizardScreen
+from paddle_port_tui.workspace import Workspace
+
+YIELD_EVERY = 100  # messages from a run between two turns of the UI
+
+
+class PaddlePortApp(App[int]):
+    """The wizard for one workspace. `devices=None` probes the porter's interpreter in the background."""
+
+    CSS_PATH = "paddle_port.tcss"
+    TITLE = "paddle-port"
+    COMMANDS = App.COMMANDS | {WizardCommands}
+    BINDINGS = [Binding("f1", "help", "Help")]
+
+    def __init__(self, ws: Workspace, devices: list[str] | None = None) -> None:
+        super().__init__()
+        self.ws = ws
+        self.sub_title = ws.root.name
+        self.devices: list[str] = list(devices) if devices else ["cpu"]
+        self._probe_devices = devices is None
+        self.live: dict[str, LiveRun] = {}
+        self.state: Any = None
+        self._config: Any = None
+
+    # --- start -----------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.ws.config_path.exists():
+            self.open_wizard()
+        else:
+            self.push_screen(ConfigForm(self.ws.config_path), self._config_written)
+        if self._probe_devices:
+            self.run_worker(self._detect_devices, thread=True, group="probe", exit_on_error=False)
+
+    def _config_written(self, written: bool | None) -> None:
+        if written:
+            self.open_wizard()
+
+    def open_wizard(self) -> None:
+        """Open where the porter left off: the saved current step, the saved statuses."""
+        from paddle_port_tui.state import load_state
+
+        self.state = load_state(self.ws)
+        for warning in self.state.warnings:
+            self.notify(warning, severity="warning", timeout=10)
+        self.push_screen(WizardScreen(self.size.width))
+
+    def _detect_devices(self) -> None:
+        from paddle_port_tui.doctor import devices, probe
+
+        found = devices(probe(self.ws.python()))
+        self.call_from_thread(setattr, self, "devices", found)
+
+    # --- state -----------------------------------------------------------------------------------
+
+    def update_state(self, change: Any) -> None:
+        """Change the one in-memory state and save it. Runs and generation update that same object, so
+        no writer ever saves an old copy over another's change."""
+        from paddle_port_tui.state import save_state
+
+        change(self.state)
+        save_state(self.ws, self.state)
+
+    def remember_step(self, step_id: str) -> None:
+        self.update_state(lambda state: setattr(state, "current_step", step_id))
+
+    def config(self) -> Any:
+        from paddle_port_checks.config import ConfigError
+
+        if self._config is None:
+            try:
+                self._config = self.ws.load_config()
+            except ConfigError as problem:
+                self.notify(str(problem), severity="error", timeout=15)
+        return self._config
+
+    def threshold(self, step_id: str) -> float | None:
+        config = self.config()
+        return config.threshold(step_id) if config is not None else None
+
+    def device(self) -> str:
+        """The device picked in the app, else the config's, else cpu."""
+        config = self.config()
+        return (self.state.device if self.state else "") or (config.device if config else "") or "cpu"
+
+    def device_for(self, step_id: str) -> str:
+        """Where this step runs now, or last ran, or would run."""
+        live = self.live.get(step_id)
+        if live is not None and live.running:
+            return live.device
+        return self.device()
+
+    def step_status(self, step_id: str) -> str:
+        from paddle_port_tui.state import display_status
+
+        live = self.live.get(step_id)
+        if live is not None and live.running:
+            return "running"
+        return display_status(self.ws, self.state, step_id)
+
+    def result(self, step_id: str) -> dict[str, Any] | None:
+        from paddle_port_tui.results import load_result
+
+        live = self.live.get(step_id)
+        if live is not None and live.finished is not None and live.finished.result:
+            return live.finished.result
+        if self.state is not None and self.state.step(step_id).status in ("pending", "running"):
+            return None
+        return load_result(self.ws, step_id)
+
+    def relative(self, path: Path) -> str:
+        """A path as the porter sees it from the workspace root (never a host-specific absolute path)."""
+        return self.ws.relative(Path(path))
+
+    # --- runs ------------------------------------------------------------------------------------
+
+    def start_run(self, step_id: str) -> bool:
+        """Start the step's check in a worker owned by the app; False when it is already running."""
+        live = self.live.get(step_id)
+        if live is not None and live.running:
+            self.notify(f"{step_id} is already running; c cancels it", severity="warning")
+            return False
+        if not self.ws.script_path(step_id).exists():
+            self.notify(f"{step_by_id(step_id).script} does not exist yet: press g to generate it",
+                        severity="warning")
+            return False
+        live = LiveRun(step_id, self.device())
+        self.live[step_id] = live
+        self.run_worker(self._drive(live), name=f"run:{step_id}", group="runs", exit_on_error=False)
+        return True
+
+    async def _drive(self, live: LiveRun) -> None:
+        from paddle_port_tui.runner import CheckEvent, CheckRun, Finished, OutputLine
+
+        live.run = CheckRun(self.ws, step_by_id(live.step_id), live.device, state=self.state)
+        if live.cancel_requested:
+            live.run.cancel()
+        received = 0
+        async for message in live.run.stream():
+            received += 1
+            if received % YIELD_EVERY == 0:
+                # A queue that is never empty never suspends its reader: hand the loop to the UI now and then.
+                await asyncio.sleep(0)
+            if isinstance(message, OutputLine):
+                live.add_line(message.text)
+            elif isinstance(message, CheckEvent):
+                live.add_event(message.data)
+            elif isinstance(message, Finished):
+                live.finish(message)
+        self._announce_finished(live)
+
+    def _announce_finished(self, live: LiveRun) -> None:
+        finished = live.finished
+        status = finished.status if finished is not None else "error"
+        self.notify(f"{live.step_id}: {status}", severity="information" if status == "passed" else "warning")
+        for screen in self.screen_stack:
+            if isinstance(screen, WizardScreen):
+                screen.on_run_finished(live.step_id)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A run whose worker crashed must not stay 'running' on screen forever."""
+        if event.worker.group == "runs" and event.worker.error is not None:
+            step_id = event.worker.name.removeprefix("run:")
+            live = self.live.get(step_id)
+            if live is not None and live.running:
+                live.add_line(f"the wizard could not run this check: {event.worker.error}")
+                live.finish(None)
+                self._announce_finished(live)
+
+    def cancel_run(self, step_id: str) -> None:
+        live = self.live.get(step_id)
+        if live is None or not live.running:
+            self.notify(f"{step_id} is not running")
+            return
+        live.cancel_requested = True
+        if live.run is not None:
+            live.run.cancel()
+
+    def running_steps(self) -> list[str]:
+        return [step_id for step_id, live in self.live.items() if live.running]
+
+    # --- scripts ---------------------------------------------------------------------------------
+
+    def generate(self, step_id: str) -> None:
+        """Write the step's script; when the porter edited it, show the diff and ask first."""
+        from paddle_port_tui import generate
+
+        step = step_by_id(step_id)
+        plan = generate.plan(self.ws, self.state, step)
+        if plan.status == "edited":
+            def answered(overwrite: bool | None) -> None:
+                if overwrite:
+                    self._write_script(step_id, force=True)
+                else:
+                    self.notify(f"kept your {step.script}")
+
+            self.push_screen(ConfirmOverwrite(step.script, plan.diff), answered)
+        else:
+            self._write_script(step_id, force=False)
+
+    def _write_script(self, step_id: str, force: bool) -> None:
+        from paddle_port_tui import generate
+
+        step = step_by_id(step_id)
+        plan = generate.write(self.ws, self.state, step, force=force)  # saves the state itself
+        if plan.backup is not None:
+            self.notify(f"wrote {step.script}; your version is in {self.relative(plan.backup)}")
+        elif plan.written:
+            self.notify(f"wrote {step.script}")
+        else:
+            self.notify(f"{step.script} is up to date")
+        self._redraw()
+
+    def edit_script(self, step_id: str) -> None:
+        """Open the script in $VISUAL / $EDITOR with the app suspended; back to the same page after."""
+        from textual.app import SuspendNotSupported
+
+        path = self.ws.script_path(step_id)
+        if not path.exists():
+            self.notify(f"{step_by_id(step_id).script} does not exist yet: press g to generate it",
+                        severity="warning")
+            return
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        try:
+            with self.suspend():
+                subprocess.run([*shlex.split(editor), str(path)], check=False)
+        except SuspendNotSupported:
+            self.notify(f"cannot suspend here; edit {self.relative(path)} in another terminal", severity="warning")
+        except OSError as problem:
+            self.notify(f"cannot start {editor}: {problem}", severity="error")
+        self._redraw()
+
+    # --- screens ---------------------------------------------------------------------------------
+
+    def _redraw(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, WizardScreen):
+                screen.redraw(force=True)
+
+    def pick_device(self) -> None:
+        def picked(device: str | None) -> None:
+            if device:
+                self.update_state(lambda state: setattr(state, "device", device))
+                self._redraw()
+
+        self.push_screen(DevicePicker(self.devices, self.device()), picked)
+
+    def open_checklist(self) -> None:
+        self.push_screen(ChecklistScreen())
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        return [("Help", "Keys and the flow (F1)", self.action_help),
+                ("Quit", "Leave the wizard; runs stop, state is kept", self.action_quit)]
+
+    async def action_quit(self) -> None:
+        for step_id in self.running_steps():
+            self.cancel_run(step_id)
+        self.exit(0)
+
+
+def run_app(ws: Workspace) -> int:
+    """Run the wizard in this terminal; the exit code for the CLI."""
+    result = PaddlePortApp(ws).run()
+    return int(result or 0)

@@ -1,0 +1,107 @@
+"""Small modal screens: help (F1), the device picker, and the "you edited this script" confirmation."""
+
+from __future__ import annotations
+
+from rich.syntax import Syntax
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+HELP_TEXT = """\
+# paddle-port wizard
+
+Verify a PaddlePaddle port of a PyTorch model, one checkpoint at a time:
+**forward → data → metric → weights → predict**. Each step writes a check script
+into `test_tipc/`, runs it, and keeps the evidence under `result/`.
+
+| key | action |
+|---|---|
+| `g` | generate the step's script (asks first if you edited it; keeps a backup) |
+| `e` | open the script in `$EDITOR` |
+| `r` | run the step on the chosen device |
+| `c` | cancel the run (the whole process group) |
+| `d` | pick the device (CPU, each GPU) |
+| `enter` | next step |
+| `escape` | previous step / back |
+| `1`-`5` | go to a step |
+| `s` | show or hide the step list (narrow terminals) |
+| `l` | the checklist: export the report, save a screenshot |
+| `ctrl+p` | command palette: every action by name |
+| `ctrl+q` | quit; runs stop, state is kept for next time |
+
+Tabs on a step page: **About** (what it proves, what you write, pitfalls),
+**Output** (live, full log in `.paddle_port/logs/`), **Result** (the table, failing rows first).
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """F1: the keys and the flow, one screen."""
+
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import Markdown  # imported on first use: markdown-it costs 0.1 s at start
+
+        with VerticalScroll(id="help-box", classes="dialog"):
+            yield Markdown(HELP_TEXT)
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)
+
+
+class DevicePicker(ModalScreen[str | None]):
+    """Choose where checks run; the list comes from the doctor probe of the porter's interpreter."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, devices: list[str], current: str) -> None:
+        super().__init__()
+        self.devices, self.current = devices, current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="device-box", classes="dialog"):
+            yield Label("Run checks on:")
+            options = [Option(f"{'●' if d == self.current else '○'} {d}", id=d) for d in self.devices]
+            yield OptionList(*options, id="device-list")
+
+    def on_mount(self) -> None:
+        option_list = self.query_one(OptionList)
+        if self.current in self.devices:
+            option_list.highlighted = self.devices.index(self.current)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmOverwrite(ModalScreen[bool]):
+    """The porter edited a generated script: show what regenerating would change, and ask."""
+
+    BINDINGS = [Binding("escape,n", "keep", "Keep mine"), Binding("y", "overwrite", "Overwrite")]
+
+    def __init__(self, script: str, diff: str) -> None:
+        super().__init__()
+        self.script, self.diff = script, diff
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box", classes="dialog"):
+            yield Static(f"You edited {self.script}. Regenerating changes it like this:")
+            with VerticalScroll(id="confirm-diff"):
+                yield Static(Syntax(self.diff or "(no difference)", "diff", theme="ansi_dark", word_wrap=True))
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Overwrite, keep a backup (y)", id="overwrite", variant="warning")
+                yield Button("Keep mine (n)", id="keep")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "overwrite")
+
+    def action_keep(self) -> None:
+        self.dismiss(False)
+
+    def action_overwrite(self) -> None:
+        self.dismiss(True)

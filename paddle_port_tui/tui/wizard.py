@@ -1,0 +1,209 @@
+"""The main screen: the step list (glyph + word per status) beside the page of the current step.
+
+Under ~100 columns the list folds away behind one key (`s`) and the page title carries the status.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Header, OptionList
+from textual.widgets.option_list import Option
+
+from paddle_port_tui.steps import STEPS, Step, step_by_id
+from paddle_port_tui.tui.step_page import StepPage
+
+if TYPE_CHECKING:
+    from paddle_port_tui.tui.app import PaddlePortApp
+
+NARROW_BELOW = 100  # columns; under this the step list is one key away instead of always shown
+REDRAW_SECONDS = 0.1
+
+
+def step_label(step: Step, status: str) -> Text:
+    """`1 forward   ✔ passed`: the number, the id and the status as glyph + word."""
+    from paddle_port_tui.tables import verdict
+
+    return Text(f"{step.number} {step.id:<8} ").append_text(verdict(status))
+
+
+class WizardScreen(Screen[None]):
+    """Steps on the left, the current step's page on the right; Enter goes on, Escape goes back."""
+
+    BINDINGS = [
+        Binding("r", "run", "Run"),
+        Binding("g", "generate", "Generate"),
+        Binding("e", "edit", "Edit"),
+        Binding("c", "cancel", "Cancel"),
+        Binding("d", "device", "Device"),
+        Binding("l", "checklist", "Checklist"),
+        Binding("s", "toggle_steps", "Steps"),
+        Binding("enter", "next", "Next", show=False),
+        Binding("escape", "previous", "Back", show=False),
+        *(Binding(str(step.number), f"show('{step.id}')", step.title, show=False) for step in STEPS),
+    ]
+
+    def __init__(self, width: int = 80) -> None:
+        # Start with the right layout class: restyling the whole screen on the first resize costs a frame.
+        super().__init__(classes="narrow" if width < NARROW_BELOW else None)
+        self.current: str = STEPS[0].id
+
+    @property
+    def wizard(self) -> PaddlePortApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        app = self.wizard
+        yield Header()
+        with Horizontal(id="wizard-body"):
+            yield OptionList(*(Option(step_label(step, "pending"), id=step.id) for step in STEPS), id="step-list")
+            # Pages are built on first visit: five tabbed pages up front would double the time to first frame.
+            first = step_by_id(app.state.current_step or STEPS[0].id)
+            with ContentSwitcher(id="pages", initial=f"page-{first.id}"):
+                yield StepPage(first, app.threshold(first.id))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#step-list", OptionList).border_title = "Steps"
+        self.show(self.wizard.state.current_step or STEPS[0].id, remember=False)
+        self.redraw(force=True)
+        self.set_interval(REDRAW_SECONDS, self.redraw)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < NARROW_BELOW, "narrow")
+
+    def page(self, step_id: str) -> StepPage:
+        """The step's page, built (and mounted) on first use."""
+        pages = self.query_one("#pages", ContentSwitcher)
+        found = pages.query_children(f"#page-{step_id}")
+        if found:
+            return found.only_one(StepPage)
+        page = StepPage(step_by_id(step_id), self.wizard.threshold(step_id))
+        pages.mount(page)
+        return page
+
+    def on_step_page_ready(self, event: StepPage.Ready) -> None:
+        self.redraw_page(event.page, force=True)
+
+    # --- drawing -------------------------------------------------------------------------------
+
+    def redraw(self, force: bool = False) -> None:
+        """Bring every page and the step list up to date with the app's runs and the saved state."""
+        step_list = self.query_one("#step-list", OptionList)
+        for step in STEPS:
+            step_list.replace_option_prompt(step.id, step_label(step, self.wizard.step_status(step.id)))
+        for page in self.query(StepPage):
+            if page.ready:
+                self.redraw_page(page, force)
+
+    def redraw_page(self, page: StepPage, force: bool = False) -> None:
+        app = self.wizard
+        live = app.live.get(page.step.id)
+        if not (page.drain(live) or force):
+            return
+        status = app.step_status(page.step.id)
+        page.set_title(status, app.device_for(page.step.id), live.stage if live and live.running else "")
+        page.show_result(live.partial_result() if live and live.running else app.result(page.step.id))
+
+    def on_run_finished(self, step_id: str) -> None:
+        """Called by the app when a run ends: show the final table in place of the live one."""
+        self.redraw(force=True)
+        if step_id == self.current:
+            self.page(step_id).show_tab("tab-result")
+
+    # --- navigation ------------------------------------------------------------------------------
+
+    def show(self, step_id: str, remember: bool = True) -> None:
+        step = step_by_id(step_id)
+        self.current = step.id
+        self.page(step.id)
+        self.query_one("#pages", ContentSwitcher).current = f"page-{step.id}"
+        step_list = self.query_one("#step-list", OptionList)
+        step_list.highlighted = step.number - 1
+        if remember:
+            self.wizard.remember_step(step.id)
+
+    def action_show(self, step_id: str) -> None:
+        self.show(step_id)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """Moving through the list browses the pages (only the porter's moves: the list has focus)."""
+        # A highlight event can arrive after the list moved on (the one from mounting does): skip stale ones.
+        stale = event.option_index != event.option_list.highlighted
+        if not stale and event.option_list.has_focus and event.option.id and event.option.id != self.current:
+            self.show(event.option.id)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter on the list proceeds, like Enter anywhere else: on the current step it means next."""
+        if event.option.id == self.current:
+            self.action_next()
+        elif event.option.id:
+            self.show(event.option.id)
+        self.remove_class("show-steps")
+
+    def action_next(self) -> None:
+        number = step_by_id(self.current).number
+        if number < len(STEPS):
+            self.show(STEPS[number].id)
+        else:
+            self.action_checklist()
+
+    def action_previous(self) -> None:
+        if self.has_class("narrow") and self.has_class("show-steps"):
+            self.remove_class("show-steps")
+            return
+        number = step_by_id(self.current).number
+        if number > 1:
+            self.show(STEPS[number - 2].id)
+
+    def action_toggle_steps(self) -> None:
+        if self.has_class("narrow"):
+            self.toggle_class("show-steps")
+            if self.has_class("show-steps"):
+                self.query_one("#step-list", OptionList).focus()
+        else:
+            self.query_one("#step-list", OptionList).focus()
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    def action_run(self) -> None:
+        if self.wizard.start_run(self.current):
+            self.page(self.current).show_tab("tab-output")
+
+    def action_cancel(self) -> None:
+        self.wizard.cancel_run(self.current)
+
+    def action_generate(self) -> None:
+        self.wizard.generate(self.current)
+
+    def action_edit(self) -> None:
+        self.wizard.edit_script(self.current)
+
+    def action_device(self) -> None:
+        self.wizard.pick_device()
+
+    def action_checklist(self) -> None:
+        self.wizard.open_checklist()
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        step = step_by_id(self.current)
+        commands: list[tuple[str, str, Any]] = [
+            (f"Run step {step.number} ({step.id})", "Run the check script on the chosen device", self.action_run),
+            (f"Generate script for {step.id}", f"Write {step.script} from its template", self.action_generate),
+            (f"Edit script for {step.id}", "Open the script in $EDITOR", self.action_edit),
+            ("Cancel run", "Stop the running check (its whole process group)", self.action_cancel),
+            ("Pick device", "Choose CPU or a GPU for the checks", self.action_device),
+            ("Open checklist", "All steps, verdicts, export the report", self.action_checklist),
+            ("Next step", "Go to the next step", self.action_next),
+            ("Previous step", "Go back one step", self.action_previous),
+            ("Toggle step list", "Show or hide the step list", self.action_toggle_steps),
+        ]
+        commands += [(f"Go to step {s.number}: {s.title}", s.proves, partial(self.show, s.id)) for s in STEPS]
+        return commands

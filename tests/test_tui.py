@@ -1,0 +1,316 @@
+"""Behaviour of the wizard, driven with Pilot over fake workspaces (fast fake check scripts)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from fake_checks import FakeCheck, write_fake_workspace
+from rich.console import Console
+from textual.widgets import OptionList, RichLog, Static
+
+from paddle_port_tui.state import load_state
+from paddle_port_tui.tui.app import PaddlePortApp
+from paddle_port_tui.tui.wizard import WizardScreen
+from paddle_port_tui.workspace import Workspace
+
+SIZE = (100, 30)
+
+
+def sync(test: Any) -> Any:
+    """Run an async test in its own event loop (no async pytest plugin needed)."""
+
+    @functools.wraps(test)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+def plain(renderable: Any, width: int = 100) -> str:
+    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def wizard_app(ws: Workspace) -> PaddlePortApp:
+    return PaddlePortApp(ws, devices=["cpu", "gpu:0"])
+
+
+def step_list_text(app: PaddlePortApp, step_id: str) -> str:
+    option_list = app.screen.query_one("#step-list", OptionList)
+    return str(getattr(option_list.get_option(step_id).prompt, "plain", option_list.get_option(step_id).prompt))
+
+
+def result_text(app: PaddlePortApp, step_id: str) -> str:
+    return plain(app.screen.page(step_id).query_one(".result", Static).content)
+
+
+async def wait_until(pilot: Any, condition: Any, timeout: float = 20.0) -> None:
+    """Let the app run until `condition()` holds (runs are real subprocesses: they take real time)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the wizard"
+        await pilot.pause(0.05)
+
+
+async def finish_runs(pilot: Any) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.3)  # the page's redraw timer
+
+
+@sync
+async def test_opens_where_left_off_navigates_and_remembers(tmp_path: Path) -> None:
+    ws = write_fake_workspace(tmp_path / "ws")
+    state = load_state(ws)
+    state.current_step = "metric"
+    from paddle_port_tui.state import save_state
+
+    save_state(ws, state)
+    app = wizard_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, WizardScreen) and screen.current == "metric"
+        await pilot.press("enter")
+        assert screen.current == "weights"
+        await pilot.press("escape", "escape")
+        assert screen.current == "data"
+        await pilot.press("5")
+        assert screen.current == "predict"
+        await pilot.press("enter")  # past the last step: the checklist
+        assert type(app.screen).__name__ == "ChecklistScreen"
+        await pilot.press("escape")
+        assert app.screen is screen
+    assert load_state(ws).current_step == "predict"
+
+    async with wizard_app(ws).run_test(size=SIZE) as pilot:
+        assert pilot.app.screen.current == "predict"
+
+
+@sync
+async def test_passing_and_failing_runs_fill_status_and_table(tmp_path: Path) -> None:
+    ws = write_fake_workspace(tmp_path / "ws", {"forward": "pass", "data": "fail"})
+    app = wizard_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        assert "pending" in step_list_text(app, "forward")
+        await pilot.press("r")
+        await finish_runs(pilot)
+        assert "✓ passed" in step_list_text(app, "forward")
+        table = result_text(app, "forward")
+        assert "logits" in table and "features" in table and "✗" not in table
+        log = app.screen.page("forward").query_one(RichLog)
+        assert any("diff check passed" in line.text for line in log.lines)
+
+        await pilot.press("2", "r")
+        await finish_runs(pilot)
+        assert "✗ failed" in step_list_text(app, "data")
+        table = result_text(app, "data")
+        assert table.index("features") < table.index("logits"), "failing rows come first"
+        assert app.live["data"].keys, "the live table was filled from key events"
+    assert load_state(ws).steps["data"].status == "failed"
+
+
+@sync
+async def test_child_output_markup_is_not_interpreted(tmp_path: Path) -> None:
+    ws = write_fake_workspace(tmp_path / "ws")
+    script = ws.script_path("forward")
+    hostile = 'print("[bold red]not markup[/] \\x1b[31mred\\x1b[0m")\n'
+    script.write_text(script.read_text().replace('print(f"fake check', hostile + 'print(f"fake check', 1))
+    app = wizard_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await finish_runs(pilot)
+        lines = [line.text for line in app.screen.page("forward").query_one(RichLog).lines]
+        assert any("[bold red]not markup[/] red" in line for line in lines), lines[:3]
+
+
+@sync
+async def test_cancel_kills_the_child_and_shows_cancelled(tmp_path: Path) -> None:
+    ws = write_fake_workspace(tmp_path / "ws", {"forward": "sleep"})
+    app = wizard_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.state.steps["forward"].pid is not None)
+        pid = app.state.steps["forward"].pid
+        await wait_until(pilot, lambda: any("sleeping" in line.text for line in
+                                            app.screen.page("forward").query_one(RichLog).lines))
+        assert "running" in step_list_text(app, "forward")
+        await pilot.press("c")
+        await finish_runs(pilot)
+        assert "cancelled" in step_list_text(app, "forward")
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert load_state(ws).steps["forward"].status == "cancelled"
+
+
+@sync
+async def test_switching_steps_keeps_the_run_and_its_output(tmp_path: Path) -> None:
+    ws = write_fake_workspace(tmp_path / "ws", {"forward": "sleep"})
+    app = wizard_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        log = app.screen.page("forward").query_one(RichLog)
+        await wait_until(pilot, lambda: any("sleeping" in line.text for line in log.lines))
+        await pilot.press("enter", "enter")
+        assert app.screen.current == "metric"
+        await pilot.press("1")
+        assert app.live["forward"].running and "running" in step_list_text(app, "forward")
+        assert any("sleeping" in line.text for line in log.lines)
+        await pilot.press("c")
+        await finish_runs(pilot)
+
+
+@sync
+async def test_restart_finds_the_state(tmp_path: Path) -> None:
+    ws = write_fake_workspace(tmp_path / "ws", {"forward": "pass", "data": "fail"})
+    async with wizard_app(ws).run_test(size=SIZE) as pilot:
+        await pilot.press("r", "2", "r")
+        await finish_runs(pilot)
+    app = wizard_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        assert app.screen.current == "data"
+        assert "✓ passed" in step_list_text(app, "forward")
+        assert "✗ failed" in step_list_text(app, "data")
+        assert "features" in result_text(app, "data")
+
+
+@sync
+async def test_generate_asks_before_overwriting_an_edit_and_keeps_a_backup(tmp_path: Path) -> None:
+    ws = write_fake_workspace(tmp_path / "ws")
+    script = ws.script_path("forward")
+    script.unlink()
+    app = wizard_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g")
+        generated = script.read_text()
+        assert "paddle_port_checks" in generated
+        script.write_text(generated + "# my edit\n")
+
+        await pilot.press("g")
+        assert type(app.screen).__name__ == "ConfirmOverwrite"
+        diff = plain(app.screen.query_one("#confirm-diff Static", Static).content)
+        assert "-# my edit" in diff
+        await pilot.press("n")
+        assert script.read_text().endswith("# my edit\n"), "keep mine leaves the file alone"
+
+        await pilot.press("g", "y")
+        await pilot.pause()
+        assert script.read_text() == generated
+        backups = list(script.parent.glob(script.name + ".bak-*"))
+        assert len(backups) == 1 and backups[0].read_text().endswith("# my edit\n")
+
+
+@sync
+async def test_device_picker_changes_where_runs_go(tmp_path: Path) -> None:
+    ws = write_fake_workspace(tmp_path / "ws")
+    app = wizard_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("d", "down", "enter")
+        assert app.device() == "gpu:0"
+        await pilot.press("r")
+        await finish_runs(pilot)
+        log = app.screen.page("forward").query_one(RichLog)
+        assert any("device=gpu:0" in line.text for line in log.lines)
+    assert load_state(ws).device == "gpu:0"
+
+
+@sync
+async def test_checklist_exports_report_and_screenshot(tmp_path: Path) -> None:
+    ws = write_fake_workspace(tmp_path / "ws", {"data": "fail"})
+    app = wizard_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r", "2", "r")
+        await finish_runs(pilot)
+        await pilot.press("l")
+        table = plain(app.screen.query_one("#checklist-table", Static).content, width=120)
+        assert "✓ passed" in table and "✗ failed" in table and "· pending" in table
+        await pilot.press("x", "p")
+        await pilot.pause()
+    markdown = (ws.result_dir / "report.md").read_text()
+    assert "forward" in markdown and "failed" in markdown
+    assert "<html" in (ws.result_dir / "report.html").read_text().lower()
+    assert (ws.result_dir / "checklist.svg").read_text().startswith("<svg")
+
+
+@sync
+async def test_config_form_validates_inline_and_writes_the_config(tmp_path: Path) -> None:
+    root = tmp_path / "new"
+    root.mkdir()
+    app = PaddlePortApp(Workspace(root), devices=["cpu"])
+    async with app.run_test(size=SIZE) as pilot:
+        form = app.screen
+        form.query_one("#reference_model").value = "torchvision.models.resnet18"
+        form.query_one("#paddle_model").value = "mine.paddle:resnet18"
+        await pilot.pause()
+        assert "[reference.model]" in str(form.query_one("#config-error", Static).content)
+        await pilot.press("ctrl+s")
+        assert not (root / "paddle_port.toml").exists()
+
+        form.query_one("#reference_model").value = "mine.torch:resnet18"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, WizardScreen)
+    text = (root / "paddle_port.toml").read_text()
+    assert 'model = "mine.torch:resnet18"' in text and "shape = [" in text
+
+
+@sync
+async def test_palette_runs_actions_by_name(tmp_path: Path) -> None:
+    ws = write_fake_workspace(tmp_path / "ws")
+    app = wizard_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p", *"open checklist")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert type(app.screen).__name__ == "ChecklistScreen"
+
+
+@pytest.mark.parametrize("lines", [20_000])
+@sync
+async def test_flood_of_output_is_capped_on_screen_and_kept_on_disk(tmp_path: Path, lines: int) -> None:
+    ws = write_fake_workspace(tmp_path / "ws", {"forward": FakeCheck("pass", lines=lines)})
+    app = wizard_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await finish_runs(pilot)
+        log = app.screen.page("forward").query_one(RichLog)
+        assert len(log.lines) <= 2000
+        assert "diff check passed" in log.lines[-1].text
+    assert f"line {lines - 1}" in ws.log_path("forward").read_text()
+    assert json.loads((ws.result_dir / "forward.json").read_text())["status"] == "passed"
+
+
+@pytest.mark.e2e
+@sync
+async def test_end_to_end_real_demo_to_full_checklist(tmp_path: Path) -> None:
+    """The real demo port, real torch and paddle: generate and run all five steps, then export."""
+    from paddle_port_tui.demo import write_demo
+    from paddle_port_tui.steps import STEPS
+
+    ws = Workspace(write_demo(tmp_path / "demo"))
+    app = PaddlePortApp(ws, devices=["cpu"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        for step in STEPS:
+            assert app.screen.current == step.id
+            await pilot.press("g", "r")
+            await wait_until(pilot, lambda step=step: step.id in app.live and not app.live[step.id].running,
+                             timeout=300)
+            await pilot.pause(0.3)
+            assert app.live[step.id].finished.status == "passed", app.live[step.id].finished
+            assert "✓ passed" in step_list_text(app, step.id)
+            await pilot.press("enter")
+        assert type(app.screen).__name__ == "ChecklistScreen"
+        table = plain(app.screen.query_one("#checklist-table", Static).content, width=160)
+        assert table.count("✓ passed") == len(STEPS)
+        await pilot.press("x")
+        await pilot.pause()
+    assert (ws.result_dir / "report.html").exists() and (ws.result_dir / "report.md").exists()
