@@ -7,6 +7,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+
 from paddle_port_checks.compare import KeyDiff, all_passed, compare, near_zero_warning, threshold_for
 
 # The fields of one "keys" entry of result/<step>.json, as fixed in docs/ARCHITECTURE.md.

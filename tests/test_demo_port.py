@@ -22,9 +22,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # demo_port is a workspace module, not an installed package
     sys.path.insert(0, str(REPO_ROOT))
 
-from paddle_port_checks.samples import read_list_file  # noqa: E402
-
 from demo_port import paddle_data, paddle_model, torch_data, torch_model  # noqa: E402
+from paddle_port_checks.samples import read_list_file  # noqa: E402
 
 SEED = 33
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from paddle_port_checks import events
 
 CHILD_EMITS = """

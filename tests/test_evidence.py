@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+
 from paddle_port_checks import atomic
 from paddle_port_checks.atomic import write_json_atomic, write_text_atomic
 from paddle_port_checks.compare import compare

@@ -1,0 +1,372 @@
+"""`paddle-port`: every wizard action as a command, for CI, scripts and SSH sessions without a UI.
+
+Only argparse is imported at module level so `paddle-port --help` answers at once; each command imports
+what it needs. Textual is imported only by `tui` (and `demo` without --headless), torch and paddle never:
+checks run in child processes with the porter's interpreter.
+
+Exit codes: 0 every step that ran passed; 1 a step failed its comparison; 2 a step errored or was
+cancelled, or the command itself could not start (bad config, unknown step, conflicting files);
+130 interrupted with Ctrl-C.
+
+`run --json` prints one document on stdout (progress notes go to stderr, child output to the logs):
+  {"workspace": abs path, "device": str, "passed": bool,
+   "steps": [{"id", "status": passed|failed|error|cancelled, "exit_code",
+              "keys": [every field of the check's key entries: key, mean, max, min, threshold, passed,
+                       method, problem, shape_ref, shape_paddle, max_rel, cosine, ...],
+              "evidence": [abs paths], "log": abs path of the full run log, "diff_log": abs path or null,
+              "result": abs path of result/<step>.json or null, "duration_s", "reference_reused",
+              "warnings": [str], "error": str or null, "first_divergence": dict or null,
+              "environment": dict or null}]}
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from paddle_port_tui.runner import Finished
+    from paddle_port_tui.state import State
+    from paddle_port_tui.steps import Step
+    from paddle_port_tui.workspace import Workspace
+
+EXIT_PASSED, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+STEP_HELP = "forward, data, metric, weights, predict (or 1-5); default: all five in order"
+
+
+class UsageError(Exception):
+    """A problem with what the porter asked for, reported as one line and exit 2."""
+
+
+def _workspace_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workspace", "-w", default=".", metavar="DIR",
+                        help="the porter's repo holding paddle_port.toml (default: current folder)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paddle-port",
+        description="Verify a PaddlePaddle port of a PyTorch model, checkpoint by checkpoint. "
+                    "Without a command, in a terminal: open the wizard on the current folder.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="generate missing scripts, run the checks, show diffs and a checklist",
+                              description="Run check steps in the configured interpreter; exit 0 only if all passed.")
+    run.add_argument("steps", nargs="*", metavar="STEP", help=STEP_HELP)
+    run.add_argument("--all", action="store_true", help="run all five steps (the default without STEP)")
+    _workspace_arg(run)
+    run.add_argument("--device", default="", help="cpu, gpu or gpu:N (default: [run] device of the config)")
+    run.add_argument("--fresh", action="store_true", help="recompute the reference outputs even if cached")
+    run.add_argument("--json", action="store_true",
+                     help="print one JSON document on stdout; child output goes to the log files only")
+
+    generate = commands.add_parser("generate", help="write the check scripts into test_tipc/",
+                                   description="Write missing or outdated scripts; an edited one is kept "
+                                               "unless --force (then a backup is made).")
+    generate.add_argument("steps", nargs="*", metavar="STEP", help=STEP_HELP)
+    generate.add_argument("--force", action="store_true", help="overwrite scripts you edited (a backup is kept)")
+    _workspace_arg(generate)
+
+    report = commands.add_parser("report", help="export the checklist as Markdown, HTML or JSON")
+    report.add_argument("--format", "-f", choices=("md", "html", "json"), default="md")
+    report.add_argument("--output", "-o", default="", metavar="PATH",
+                        help="where to write it (default: result/report.<ext>; '-' for stdout)")
+    _workspace_arg(report)
+
+    doctor = commands.add_parser("doctor", help="probe the check interpreter: torch, paddle, GPUs, reprod_log")
+    doctor.add_argument("--json", action="store_true", help="print the probe as JSON")
+    _workspace_arg(doctor)
+
+    demo = commands.add_parser("demo", help="write the demo port (ResNet-18 pair) into DIR and open it",
+                               description="Write the bundled demo workspace into DIR, then open the wizard "
+                                           "(or run every step with --headless).")
+    demo.add_argument("dir", metavar="DIR")
+    demo.add_argument("--headless", action="store_true", help="run all steps without the wizard")
+    demo.add_argument("--device", default="", help="cpu, gpu or gpu:N (with --headless)")
+    demo.add_argument("--json", action="store_true", help="with --headless: print the JSON document of `run`")
+
+    init = commands.add_parser("init", help="write paddle_port.toml from the values given",
+                               description="Create paddle_port.toml (validated first; an existing one is backed up).")
+    init.add_argument("--reference-model", required=True, metavar="MODULE:CALLABLE", help="the PyTorch model factory")
+    init.add_argument("--paddle-model", required=True, metavar="MODULE:CALLABLE", help="the Paddle model factory")
+    init.add_argument("--input-shape", default="", metavar="SHAPE", help="e.g. 1,3,224,224")
+    init.add_argument("--data-list", default="", metavar="PATH", help="list file or ImageFolder directory")
+    init.add_argument("--device", default="", help="cpu, gpu or gpu:N")
+    init.add_argument("--python", default="", metavar="PATH", help="interpreter of the ML environment")
+    _workspace_arg(init)
+
+    tui = commands.add_parser("tui", help="open the wizard")
+    tui.add_argument("dir", nargs="?", default=".", metavar="DIR")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            args = parser.parse_args(["tui"])
+        else:
+            parser.print_help()
+            return EXIT_ERROR
+    handler = COMMANDS[args.command]
+    from paddle_port_checks.config import ConfigError
+
+    try:
+        return handler(args)
+    except (ConfigError, UsageError) as error:
+        print(f"paddle-port: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("paddle-port: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+# --- helpers shared by the commands --------------------------------------------------------------------
+
+def _open_workspace(directory: str) -> Workspace:
+    """The workspace with a config that validates (ConfigError otherwise, naming file and key)."""
+    from paddle_port_tui.workspace import Workspace
+
+    ws = Workspace(directory)
+    ws.load_config()
+    return ws
+
+
+def _selected_steps(names: list[str]) -> list[Step]:
+    """The steps named (by id or number) in flow order, or all of them."""
+    from paddle_port_tui.steps import STEPS, step_by_id
+
+    if not names:
+        return list(STEPS)
+    try:
+        wanted = {step_by_id(name).id for name in names}
+    except KeyError as error:
+        raise UsageError(error.args[0]) from None
+    return [step for step in STEPS if step.id in wanted]
+
+
+def _state(ws: Workspace) -> State:
+    from paddle_port_tui.state import load_state
+
+    state = load_state(ws)
+    for warning in state.warnings:
+        print(f"paddle-port: warning: {warning}", file=sys.stderr)
+    return state
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+_ANSI = None
+
+
+def _plain(text: str) -> str:
+    """Child output without colour codes, for a terminal that is not one (a pipe or a CI log file)."""
+    global _ANSI
+    if _ANSI is None:
+        import re
+
+        _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+    return _ANSI.sub("", text)
+
+
+def _echo_child(line: Any) -> None:
+    """Stream a line of child output as it is, never through rich markup (it is the porter's text)."""
+    text = str(getattr(line, "text", line)).rstrip("\n")
+    sys.stdout.write((text if sys.stdout.isatty() else _plain(text)) + "\n")
+    sys.stdout.flush()
+
+
+def _ensure_script(ws: Workspace, state: State, step: Step, force: bool = False) -> str:
+    """Write the step's script if missing or outdated; say what happened in one line."""
+    from paddle_port_tui.generate import write
+
+    plan = write(ws, state, step, force=force)
+    script = ws.relative(ws.script_path(step))
+    if plan.status == "edited":
+        backup = getattr(plan, "backup", None)
+        return (f"{script}: overwritten (your version saved to {backup})" if force and backup else
+                f"{script}: overwritten (--force)" if force else
+                f"{script}: kept your edited script "
+                f"(paddle-port generate --force {step.id} replaces it, with a backup)")
+    return {"missing": f"{script}: generated", "outdated": f"{script}: regenerated (template changed)"}.get(
+        plan.status, f"{script}: up to date")
+
+
+def _exit_code(statuses: list[str]) -> int:
+    if all(status == "passed" for status in statuses):
+        return EXIT_PASSED
+    return EXIT_FAILED if all(status in ("passed", "failed") for status in statuses) else EXIT_ERROR
+
+
+def step_document(ws: Workspace, step: Step, finished: Finished) -> dict[str, Any]:
+    """One step of the `run --json` document (schema: the module docstring)."""
+    from paddle_port_tui.tables import first_divergence
+
+    result = finished.result or {}
+    log = ws.log_path(step)
+    return {
+        "id": step.id,
+        "status": finished.status,
+        "exit_code": finished.exit_code,
+        "keys": list(result.get("keys") or []),
+        "evidence": [str(ws.root / path) for path in result.get("evidence") or []],
+        "log": str(log),
+        "diff_log": str(ws.root / result["log"]) if result.get("log") else None,
+        "result": str(ws.result_path(step)) if finished.result is not None else None,
+        "duration_s": result.get("duration_s"),
+        "reference_reused": (result.get("reference") or {}).get("reused"),
+        "warnings": list(result.get("warnings") or []),
+        "error": finished.error or result.get("error"),
+        "first_divergence": first_divergence(result),
+        "environment": result.get("environment"),
+    }
+
+
+def run_steps(ws: Workspace, steps: list[Step], device: str, fresh: bool, as_json: bool) -> int:
+    """Generate, run and show each step, then the checklist (or one JSON document); the exit code."""
+    from paddle_port_checks.atomic import dumps_strict
+    from paddle_port_tui.runner import run_blocking
+    from paddle_port_tui.state import save_state
+    from paddle_port_tui.tables import checklist_table, diff_table, divergence_table
+
+    console = _console(stderr=as_json)
+    state = _state(ws)
+    device = device or state.device or ws.load_config().device
+    documents, statuses = [], []
+    for step in steps:
+        message = _ensure_script(ws, state, step)
+        save_state(ws, state)  # the runner reads the state from disk: it must see the generated hash
+        if as_json:
+            print(f"paddle-port: {message}", file=sys.stderr)
+        else:
+            console.rule(f"step {step.number}: {step.id} ({step.title}) on {device}")
+            console.print(message, markup=False)
+        finished = run_blocking(ws, step, device, on_line=None if as_json else _echo_child, fresh=fresh)
+        statuses.append(finished.status)
+        documents.append(step_document(ws, step, finished))
+        if not as_json:
+            result = finished.result or {"step": step.id, "status": finished.status, "error": finished.error}
+            if finished.status in ("error", "cancelled") and not result.get("error"):
+                result = {**result, "error": finished.error}
+            console.print(diff_table(result))
+            layers = divergence_table(result)
+            if layers is not None:
+                console.print(layers)
+            console.print(f"full log: {ws.relative(ws.log_path(step))}", markup=False, style="dim")
+        state = _state(ws)  # the runner saved the run's outcome
+    if as_json:
+        print(dumps_strict({"workspace": str(ws.root), "device": device, "passed": _exit_code(statuses) == 0,
+                            "steps": documents}, indent=2))
+    else:
+        console.print(checklist_table(ws, state))
+    return _exit_code(statuses)
+
+
+# --- the commands -------------------------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace) -> int:
+    ws = _open_workspace(args.workspace)
+    return run_steps(ws, _selected_steps([] if args.all else args.steps), args.device, args.fresh, args.json)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from paddle_port_tui.generate import plan
+    from paddle_port_tui.state import save_state
+
+    ws = _open_workspace(args.workspace)
+    state = _state(ws)
+    for step in _selected_steps(args.steps):
+        before = plan(ws, state, step)
+        print(_ensure_script(ws, state, step, force=args.force))
+        if before.status == "edited" and before.diff:
+            # Show what a regeneration would change, so the porter can decide on --force.
+            sys.stdout.write(before.diff if before.diff.endswith("\n") else before.diff + "\n")
+    save_state(ws, state)
+    return EXIT_PASSED
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from paddle_port_tui.report import RENDERERS, build_report, export
+    from paddle_port_tui.workspace import Workspace
+
+    ws = Workspace(args.workspace)  # a report of a workspace whose config broke later is still useful
+    state = _state(ws)
+    if args.output == "-":
+        sys.stdout.write(RENDERERS[args.format](build_report(ws, state)))
+        return EXIT_PASSED
+    path = export(ws, state, args.format, Path(args.output) if args.output else None)
+    print(path)
+    return EXIT_PASSED
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import json
+
+    from paddle_port_tui.doctor import doctor_rows, probe, ready
+    from paddle_port_tui.workspace import Workspace
+
+    found = probe(Workspace(args.workspace).python())
+    if args.json:
+        print(json.dumps(found, indent=2))
+    else:
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(title=f"paddle-port doctor: {found.get('python')}", title_justify="left")
+        for name in ("component", "found", "note"):
+            table.add_column(name)
+        for row in doctor_rows(found):
+            table.add_row(*(Text(cell) for cell in row))
+        _console().print(table)
+    return EXIT_PASSED if ready(found) else EXIT_FAILED
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from paddle_port_tui.demo import DemoError, write_demo
+
+    try:
+        root = write_demo(args.dir)
+    except DemoError as error:
+        raise UsageError(str(error)) from None
+    print(f"demo workspace written to {root}", file=sys.stderr if args.json else sys.stdout)
+    ws = _open_workspace(str(root))
+    if args.headless:
+        return run_steps(ws, _selected_steps([]), args.device, False, args.json)
+    return _open_wizard(ws)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from paddle_port_checks.config import CONFIG_NAME
+    from paddle_port_tui.init import config_values, parse_shape, write_config
+    from paddle_port_tui.workspace import Workspace
+
+    path = Workspace(args.workspace).root / CONFIG_NAME
+    shape = parse_shape(args.input_shape, path) if args.input_shape else None
+    values = config_values(args.reference_model, args.paddle_model, shape, args.data_list, args.device, args.python)
+    print(f"wrote {write_config(path, values)}")
+    return EXIT_PASSED
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from paddle_port_tui.workspace import Workspace
+
+    return _open_wizard(Workspace(args.dir))
+
+
+def _open_wizard(ws: Workspace) -> int:
+    from paddle_port_tui.tui.app import run_app  # the only Textual import of the CLI, on purpose late
+
+    code = run_app(ws)
+    return code if isinstance(code, int) else EXIT_PASSED
+
+
+COMMANDS = {"run": cmd_run, "generate": cmd_generate, "report": cmd_report, "doctor": cmd_doctor,
+            "demo": cmd_demo, "init": cmd_init, "tui": cmd_tui}
