@@ -129,6 +129,7 @@ def _localize(context: CheckContext, outcome: Outcome, torch_model: Any, paddle_
                 "mean": layer["mean"],
                 "rel": layer["rel"],
                 "diverged": layer["diverged"],
+                "problem": layer["problem"],
             }
             for layer in report["layers"]
         ]
