@@ -74,7 +74,15 @@ class Finished:
     error: str | None
 
 
+@dataclass(frozen=True)
+class OutputLines:
+    """The lines of one chunk of the child's output, ANSI colours included (see `CheckRun.batches`)."""
+
+    texts: list[str]
+
+
 Message = OutputLine | CheckEvent | Finished
+Batch = OutputLines | CheckEvent | Finished
 
 
 class _LineSplitter:
@@ -96,8 +104,14 @@ class _LineSplitter:
         return [tail] if tail else []
 
 
-def _decode(line: bytes) -> str:
-    return line.decode("utf-8", errors="replace").removesuffix("\r")
+def _decode_lines(lines: list[bytes]) -> list[str]:
+    """Decode a chunk's lines in one go (a decode per line costs more than the rest of the pipeline);
+    a CRLF line loses its CR. UTF-8 never spans a newline byte, so this equals decoding line by line."""
+    if not lines:
+        return []
+    texts = b"\n".join(lines).decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
+    texts[-1] = texts[-1].removesuffix("\r")
+    return texts
 
 
 class CheckRun:
@@ -120,7 +134,7 @@ class CheckRun:
         self._tree: dict[int, psutil.Process] = {}
         # Output lines travel in one batch per chunk read: a queue operation per line would cost more
         # than everything else the runner does with a line.
-        self._queue: asyncio.Queue[Message | list[OutputLine]] = asyncio.Queue()
+        self._queue: asyncio.Queue[Batch] = asyncio.Queue()
         self._pending_lines = 0
         self._unannounced_drops = 0
         self._tail: deque[str] = deque(maxlen=ERROR_TAIL_LINES)
@@ -149,6 +163,21 @@ class CheckRun:
 
     async def stream(self) -> AsyncIterator[Message]:
         """Start the check and yield its output lines and events as they come, then `Finished`."""
+        batches = self.batches()
+        try:
+            async for batch in batches:
+                if isinstance(batch, OutputLines):
+                    for text in batch.texts:
+                        yield OutputLine(text)
+                else:
+                    yield batch
+        finally:
+            await batches.aclose()  # closing mid-run must reach `batches`, which kills the tree
+
+    async def batches(self) -> AsyncIterator[Batch]:
+        """Like `stream()`, but output comes as read: one `OutputLines` per chunk, not a message per line.
+        A consumer that draws lines (the wizard) then pays per chunk, and allocates no object per line,
+        which under a flood is what keeps it answering keys."""
         if self._cancel_requested:
             yield self._finish(Finished("cancelled", None, None, None))
             return
@@ -170,13 +199,12 @@ class CheckRun:
         supervisor = asyncio.ensure_future(self._supervise(read_fd))
         try:
             while True:
-                item = await self._queue.get()
-                for message in item if isinstance(item, list) else (item,):
-                    if isinstance(message, OutputLine):
-                        self._pending_lines -= 1
-                    yield message
-                    if isinstance(message, Finished):
-                        return
+                batch = await self._queue.get()
+                if isinstance(batch, OutputLines):
+                    self._pending_lines -= len(batch.texts)
+                yield batch
+                if isinstance(batch, Finished):
+                    return
         finally:
             if not supervisor.done():
                 # The consumer went away mid-run (closed the stream, was cancelled): no orphans.
@@ -264,26 +292,26 @@ class CheckRun:
 
     def _offer_lines(self, lines: list[bytes], last: bool = False) -> None:
         """Queue lines for the consumer unless it is too far behind (the log file has them anyway)."""
-        texts = [_decode(line) for line in lines]
-        self._tail.extend(texts)
+        texts = _decode_lines(lines)
+        self._tail.extend(texts[-ERROR_TAIL_LINES:])
         room = max(0, MAX_PENDING_LINES - self._pending_lines)
-        batch: list[OutputLine] = []
+        batch: list[str] = []
         if self._unannounced_drops and room and texts:  # the gap lies before these lines
             batch.append(self._drop_notice())
-        batch += [OutputLine(text) for text in texts[:room]]
+        batch += texts[:room]
         self._unannounced_drops += len(texts) - min(room, len(texts))
         self.dropped_lines += len(texts) - min(room, len(texts))
         if last and self._unannounced_drops:
             batch.append(self._drop_notice())
         if batch:
             self._pending_lines += len(batch)
-            self._queue.put_nowait(batch)
+            self._queue.put_nowait(OutputLines(batch))
 
-    def _drop_notice(self) -> OutputLine:
+    def _drop_notice(self) -> str:
         log = self.ws.relative(self.ws.log_path(self.step))
         notice = f"[paddle-port: {self._unannounced_drops} lines not shown live; the full log is {log}]"
         self._unannounced_drops = 0
-        return OutputLine(notice)
+        return notice
 
     async def _pump_events(self, read_fd: int) -> None:
         """Every event, in order; events are few and carry results, so none is ever dropped."""

@@ -314,3 +314,76 @@ async def test_end_to_end_real_demo_to_full_checklist(tmp_path: Path) -> None:
         await pilot.press("x")
         await pilot.pause()
     assert (ws.result_dir / "report.html").exists() and (ws.result_dir / "report.md").exists()
+
+
+def _record_result(ws: Workspace, result: dict[str, Any]) -> None:
+    """Put a finished run of `result['step']` on record, as a real run would leave it."""
+    from paddle_port_tui.state import StepState, save_state
+
+    step_id = result["step"]
+    ws.result_dir.mkdir(parents=True, exist_ok=True)
+    (ws.result_dir / f"{step_id}.json").write_text(json.dumps(result))
+    state = load_state(ws)
+    state.steps[step_id] = StepState(status=result["status"], device="cpu", result_path=f"result/{step_id}.json")
+    save_state(ws, state)
+
+
+def _key(name: str, passed: bool = True) -> dict[str, Any]:
+    return {"key": name, "mean": 0.0 if passed else 1.0, "max": 0.0, "min": 0.0, "threshold": 1e-5,
+            "method": "mean", "passed": passed, "problem": None}
+
+
+@sync
+async def test_weights_page_lists_structural_mappings_and_counts_the_named_ones(tmp_path: Path) -> None:
+    ws = write_fake_workspace(tmp_path / "ws")
+    by_name = [{"torch": f"fc{i}.bias", "paddle": f"fc{i}.bias", "how": "name", "transposed": False} for i in range(7)]
+    by_structure = [{"torch": "head.weight", "paddle": "classifier.0.weight", "how": "structure", "transposed": True},
+                    {"torch": "stem.bias", "paddle": "conv_in.bias", "how": "structure", "transposed": False}]
+    _record_result(ws, {"step": "weights", "status": "passed", "keys": [_key("logits")], "evidence": [],
+                        "warnings": [], "details": {"mapping": "weights_mapping.json",
+                                                    "mapping_entries": by_name + by_structure}})
+    app = wizard_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("4")
+        await pilot.pause(0.2)
+        text = result_text(app, "weights")
+    assert "head.weight" in text and "classifier.0.weight" in text and "conv_in.bias" in text
+    assert "fc3.bias" not in text, "rows mapped by name are counted, not listed"
+    assert "7 tensors matched by name" in text
+    assert "weights_mapping.json" in text and "as edited from the next run" in text
+    head_row = next(line for line in text.splitlines() if "head.weight" in line)
+    assert "structure" in head_row and "yes" in head_row, "the transpose is shown per row"
+
+
+@sync
+async def test_forward_page_shows_grouped_lint_even_when_the_check_passed(tmp_path: Path) -> None:
+    ws = write_fake_workspace(tmp_path / "ws")
+    momentum = [{"torch_layer": f"bn{i}", "paddle_layer": f"bn{i}", "attribute": "momentum", "torch_value": 0.1,
+                 "paddle_value": 0.1, "expected_paddle_value": 0.9, "why": "Paddle's momentum is 1 - torch's",
+                 "visible_in_eval": False} for i in range(20)]
+    ceil = {"torch_layer": "pool", "paddle_layer": "pool", "attribute": "ceil_mode", "torch_value": False,
+            "paddle_value": True, "expected_paddle_value": False, "why": "changes the output size",
+            "visible_in_eval": True}
+    _record_result(ws, {"step": "forward", "status": "passed", "keys": [_key("logits")], "evidence": [],
+                        "warnings": [], "lint": [*momentum, ceil]})
+    app = wizard_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        text = result_text(app, "forward")
+    assert "✓ passed" in text
+    momentum_lines = [line for line in text.splitlines() if "⚠ momentum" in line]
+    assert len(momentum_lines) == 1 and "20 layers" in momentum_lines[0], momentum_lines
+    assert "invisible in eval mode" in momentum_lines[0]
+    assert any("ceil_mode" in line and "1 layer" in line for line in text.splitlines())
+
+
+def test_narrow_result_table_gives_up_min_before_squeezing_the_verdict() -> None:
+    from paddle_port_tui.tables import diff_table
+    from paddle_port_tui.tui.result_views import fit_columns
+
+    result = {"step": "forward", "status": "failed", "keys": [_key("logits", passed=False)]}
+    headers = [column.header for column in fit_columns(diff_table(result), 200).columns]
+    assert headers == ["key", "mean", "max", "min", "threshold", "verdict"]
+    narrow = fit_columns(diff_table(result), 50)
+    assert [column.header for column in narrow.columns] == ["key", "mean", "max", "threshold", "verdict"]
+    assert "✗ failed" in plain(narrow, width=50), "the verdict is never cut or wrapped"

@@ -2,6 +2,7 @@
 
 The app owns the runs (async workers, one per running step), the state on disk and the device list;
 screens only show and ask. Runs outlive page changes: a page draws whatever its step's `LiveRun` holds.
+Screens other than the wizard are imported where they are opened: the first frame needs none of them.
 """
 
 from __future__ import annotations
@@ -11,22 +12,30 @@ import os
 import shlex
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker
 
 from paddle_port_tui.steps import step_by_id
-from paddle_port_tui.tui.checklist import ChecklistScreen
-from paddle_port_tui.tui.commands import WizardCommands
-from paddle_port_tui.tui.config_form import ConfigForm
-from paddle_port_tui.tui.dialogs import ConfirmOverwrite, DevicePicker, HelpScreen
 from paddle_port_tui.tui.live import LiveRun
 from paddle_port_tui.tui.wizard import WizardScreen
 from paddle_port_tui.workspace import Workspace
 
-YIELD_EVERY = 100  # messages from a run between two turns of the UI
+if TYPE_CHECKING:
+    from textual.command import Provider
+
+SAVE_STEP_AFTER_S = 0.5  # the page shown is saved this long after the last step key
+
+
+def _wizard_commands() -> type[Provider]:
+    """The palette's provider, imported when the palette first opens (Textual accepts such loaders)."""
+    from paddle_port_tui.tui.commands import WizardCommands
+
+    return WizardCommands
 
 
 class PaddlePortApp(App[int]):
@@ -34,7 +43,7 @@ class PaddlePortApp(App[int]):
 
     CSS_PATH = "paddle_port.tcss"
     TITLE = "paddle-port"
-    COMMANDS = App.COMMANDS | {WizardCommands}
+    COMMANDS = App.COMMANDS | {_wizard_commands}
     BINDINGS = [Binding("f1", "help", "Help")]
 
     def __init__(self, ws: Workspace, devices: list[str] | None = None) -> None:
@@ -46,13 +55,22 @@ class PaddlePortApp(App[int]):
         self.live: dict[str, LiveRun] = {}
         self.state: Any = None
         self._config: Any = None
+        self._save_timer: Timer | None = None
 
     # --- start -----------------------------------------------------------------------------------
 
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen[Any]:
+        """With a config the wizard is the first screen itself: composing an empty default screen and then
+        pushing the wizard over it would cost the first frame a second screen and its restyling."""
         if self.ws.config_path.exists():
-            self.open_wizard()
-        else:
+            self._load_state()
+            return WizardScreen(self.size.width)
+        return super().get_default_screen()
+
+    def on_mount(self) -> None:
+        if self.state is None:
+            from paddle_port_tui.tui.config_form import ConfigForm
+
             self.push_screen(ConfigForm(self.ws.config_path), self._config_written)
         if self._probe_devices:
             self.run_worker(self._detect_devices, thread=True, group="probe", exit_on_error=False)
@@ -62,13 +80,17 @@ class PaddlePortApp(App[int]):
             self.open_wizard()
 
     def open_wizard(self) -> None:
-        """Open where the porter left off: the saved current step, the saved statuses."""
+        """Open the wizard over the config form that has just written the config."""
+        self._load_state()
+        self.push_screen(WizardScreen(self.size.width))
+
+    def _load_state(self) -> None:
+        """Where the porter left off: the saved current step, the saved statuses."""
         from paddle_port_tui.state import load_state
 
         self.state = load_state(self.ws)
         for warning in self.state.warnings:
             self.notify(warning, severity="warning", timeout=10)
-        self.push_screen(WizardScreen(self.size.width))
 
     def _detect_devices(self) -> None:
         from paddle_port_tui.doctor import devices, probe
@@ -87,7 +109,19 @@ class PaddlePortApp(App[int]):
         save_state(self.ws, self.state)
 
     def remember_step(self, step_id: str) -> None:
-        self.update_state(lambda state: setattr(state, "current_step", step_id))
+        """Remember the page shown, saved a moment later: a save (with fsync) per key press would put
+        the disk in the path of every step key; any other save, or leaving the wizard, writes it too."""
+        self.state.current_step = step_id
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(SAVE_STEP_AFTER_S, self.flush_state)
+
+    def flush_state(self) -> None:
+        """Write a remembered step that is not saved yet."""
+        if self._save_timer is not None:
+            self._save_timer.stop()
+            self._save_timer = None
+            self.update_state(lambda state: None)
 
     def config(self) -> Any:
         from paddle_port_checks.config import ConfigError
@@ -155,23 +189,20 @@ class PaddlePortApp(App[int]):
         return True
 
     async def _drive(self, live: LiveRun) -> None:
-        from paddle_port_tui.runner import CheckEvent, CheckRun, Finished, OutputLine
+        from paddle_port_tui.runner import CheckEvent, CheckRun, Finished, OutputLines
 
         live.run = CheckRun(self.ws, step_by_id(live.step_id), live.device, state=self.state)
         if live.cancel_requested:
             live.run.cancel()
-        received = 0
-        async for message in live.run.stream():
-            received += 1
-            if received % YIELD_EVERY == 0:
-                # A queue that is never empty never suspends its reader: hand the loop to the UI now and then.
-                await asyncio.sleep(0)
-            if isinstance(message, OutputLine):
-                live.add_line(message.text)
-            elif isinstance(message, CheckEvent):
-                live.add_event(message.data)
-            elif isinstance(message, Finished):
-                live.finish(message)
+        async for batch in live.run.batches():
+            if isinstance(batch, OutputLines):
+                live.add_lines(batch.texts)
+            elif isinstance(batch, CheckEvent):
+                live.add_event(batch.data)
+            elif isinstance(batch, Finished):
+                live.finish(batch)
+            # A queue that is never empty never suspends its reader: hand the loop to the UI after each batch.
+            await asyncio.sleep(0)
         self._announce_finished(live)
 
     def _announce_finished(self, live: LiveRun) -> None:
@@ -213,6 +244,8 @@ class PaddlePortApp(App[int]):
         step = step_by_id(step_id)
         plan = generate.plan(self.ws, self.state, step)
         if plan.status == "edited":
+            from paddle_port_tui.tui.dialogs import ConfirmOverwrite
+
             def answered(overwrite: bool | None) -> None:
                 if overwrite:
                     self._write_script(step_id, force=True)
@@ -263,6 +296,8 @@ class PaddlePortApp(App[int]):
                 screen.redraw(force=True)
 
     def pick_device(self) -> None:
+        from paddle_port_tui.tui.dialogs import DevicePicker
+
         def picked(device: str | None) -> None:
             if device:
                 self.update_state(lambda state: setattr(state, "device", device))
@@ -271,9 +306,13 @@ class PaddlePortApp(App[int]):
         self.push_screen(DevicePicker(self.devices, self.device()), picked)
 
     def open_checklist(self) -> None:
+        from paddle_port_tui.tui.checklist import ChecklistScreen
+
         self.push_screen(ChecklistScreen())
 
     def action_help(self) -> None:
+        from paddle_port_tui.tui.dialogs import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

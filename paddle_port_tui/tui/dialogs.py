@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -92,6 +91,8 @@ class ConfirmOverwrite(ModalScreen[bool]):
         with Vertical(id="confirm-box", classes="dialog"):
             yield Static(f"You edited {self.script}. Regenerating changes it like this:")
             with VerticalScroll(id="confirm-diff"):
+                from rich.syntax import Syntax  # pygments: loaded only when a diff is shown
+
                 yield Static(Syntax(self.diff or "(no difference)", "diff", theme="ansi_dark", word_wrap=True))
             with Horizontal(id="confirm-buttons"):
                 yield Button("Overwrite, keep a backup (y)", id="overwrite", variant="warning")

@@ -14,8 +14,8 @@ from typing import Any
 # Lines kept on screen per step; the full log is on disk (runner writes .paddle_port/logs/<step>.log).
 SCREEN_LINES = 2000
 # Lines drawn per redraw at most: a flood is shown by its newest lines, so a frame never waits on
-# formatting thousands of lines nobody can read at that speed.
-DRAW_BATCH = 300
+# formatting thousands of lines nobody can read at that speed (a screen shows ~20; 10 redraws a second).
+DRAW_BATCH = 200
 
 
 @dataclass
@@ -30,17 +30,29 @@ class LiveRun:
     skipped: int = 0  # lines that scrolled past before they were drawn (they are in the log on disk)
     finished: Any = None  # the runner's Finished message
     cancel_requested: bool = False
-    version: int = 0  # bumped on every change, so pages redraw only when something happened
+    # Bumped on every change, so pages redraw only what changed: output lines are cheap to append,
+    # the title and the table are rebuilt only when an event or the end of the run changed them.
+    lines_version: int = 0
+    info_version: int = 0
 
     @property
     def running(self) -> bool:
         return self.finished is None
 
+    @property
+    def version(self) -> tuple[int, int]:
+        return self.lines_version, self.info_version
+
     def add_line(self, text: str) -> None:
-        if len(self.undrawn) == self.undrawn.maxlen:
-            self.skipped += 1
-        self.undrawn.append(text)
-        self.version += 1
+        self.add_lines([text])
+
+    def add_lines(self, texts: list[str]) -> None:
+        """Queue a batch for drawing; lines the screen cap would drop anyway are dropped here, unformatted."""
+        overflow = len(self.undrawn) + len(texts) - SCREEN_LINES
+        if overflow > 0:
+            self.skipped += overflow
+        self.undrawn.extend(texts[-SCREEN_LINES:])
+        self.lines_version += 1
 
     def add_event(self, data: dict[str, Any]) -> None:
         """Fold one JSON event of the check into what the page shows."""
@@ -51,11 +63,11 @@ class LiveRun:
             self.warnings.append(str(data.get("message", "")))
         elif kind == "stage":
             self.stage = f"{data.get('name', '')}: {data.get('status', '')}"
-        self.version += 1
+        self.info_version += 1
 
     def finish(self, finished: Any) -> None:
         self.finished = finished
-        self.version += 1
+        self.info_version += 1
 
     def take_lines(self, limit: int = DRAW_BATCH) -> tuple[list[str], int]:
         """The newest lines since the last call (at most `limit`) and how many older ones are skipped."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -18,8 +18,21 @@ from textual.widgets import RichLog, Static, TabbedContent, TabPane
 
 from paddle_port_tui.steps import Step
 from paddle_port_tui.tui.live import SCREEN_LINES, LiveRun
+from paddle_port_tui.tui.result_views import result_view
 
-CHART_HEIGHT = 8
+# Characters of one output line drawn on screen (the log on disk has all): a megabyte-long line would
+# otherwise be measured and rendered in full on every frame it is written in.
+SCREEN_LINE_CHARS = 1000
+
+
+def output_text(lines: list[str]) -> Text:
+    """Child output as one Text. Colours are kept and [markup] is never interpreted; the ANSI decoder
+    (which also honours carriage returns) runs only on batches that need it: it is ten times slower."""
+    joined = "\n".join(line if len(line) <= SCREEN_LINE_CHARS else line[:SCREEN_LINE_CHARS] + "…"
+                        for line in lines)
+    if "\x1b" in joined or "\r" in joined:
+        return Text.from_ansi(joined)
+    return Text(joined)
 
 
 def about(step: Step, threshold: float | None) -> RenderableType:
@@ -42,60 +55,6 @@ def about(step: Step, threshold: float | None) -> RenderableType:
     return text
 
 
-def _lint_line(finding: Mapping[str, Any]) -> str:
-    """One lint finding as a sentence (the dict is `paddle_port_checks.lint.Finding.to_json()`)."""
-    where = f"{finding.get('paddle_layer', '')}.{finding.get('attribute', '')}"
-    return (f"{where}: paddle {finding.get('paddle_value')!r}, expected {finding.get('expected_paddle_value')!r} "
-            f"— {finding.get('why', '')}")
-
-
-def divergence_view(result: Mapping[str, Any], width: int) -> RenderableType | None:
-    """For the forward step: the first divergence, its lint findings and the per-layer chart (log scale)."""
-    from paddle_port_tui.chart import divergent_index, text_chart
-    from paddle_port_tui.tables import divergence_table, first_divergence
-
-    divergence = first_divergence(result)
-    if not divergence:
-        return None
-    parts: list[RenderableType] = []
-    head = Text("First divergence: ", style="bold red")
-    head.append(f"{divergence.get('paddle_layer', '')} ({divergence.get('paddle_type', '')}) vs reference "
-                f"{divergence.get('reference_layer', '')} ({divergence.get('reference_type', '')})", style="")
-    if divergence.get("verdict"):
-        head.append(f"; verdict: {divergence['verdict']}", style="")
-    parts.append(head)
-    for finding in divergence.get("lint") or []:
-        parts.append(Text(f" lint: {_lint_line(finding)}", style="yellow"))
-    layers = divergence.get("layers") or []
-    if layers:
-        parts.append(Text("per-layer mean difference along the depth (log scale):", style="bold"))
-        lines = text_chart(layers, max(width - 2, 20), CHART_HEIGHT, divergent_index(divergence))
-        parts.append(Text("\n".join(lines)))
-    table = divergence_table(result)
-    if table is not None:
-        parts.append(table)
-    return Group(*parts)
-
-
-def result_view(result: Mapping[str, Any] | None, width: int) -> RenderableType:
-    """The result table (failing rows first), then evidence paths, warnings and, for forward, the divergence."""
-    from paddle_port_tui.tables import diff_table
-
-    if not result:
-        return Text("No result yet: press r to run this step.", style="dim")
-    parts: list[RenderableType] = [diff_table(dict(result))]
-    warnings = list(result.get("warnings") or [])
-    for warning in warnings:
-        parts.append(Text(f"⚠ {warning}", style="yellow"))
-    divergence = divergence_view(result, width)
-    if divergence is not None:
-        parts.append(divergence)
-    evidence = list(result.get("evidence") or [])
-    if evidence:
-        parts.append(Text("Evidence: " + ", ".join(str(path) for path in evidence), style="dim"))
-    return Group(*parts)
-
-
 class StepPage(Vertical):
     """The page for one step; the wizard screen redraws it from the app's knowledge of that step."""
 
@@ -110,9 +69,13 @@ class StepPage(Vertical):
         super().__init__(id=f"page-{step.id}", classes="step-page")
         self.step = step
         self.threshold = threshold
-        self._seen_version = -1
+        self._seen_lines = -1
         self._shown_run: LiveRun | None = None
+        self._seen_info: tuple[LiveRun | None, int] | None = None
+        self._result: Mapping[str, Any] | None = None
+        self._result_width = 0
         self.ready = False
+        self.stale = False  # the title and table must be rebuilt when next shown (the state changed meanwhile)
         self._wanted_tab = "tab-about"
 
     def compose(self) -> ComposeResult:
@@ -146,22 +109,38 @@ class StepPage(Vertical):
         self.query_one(".step-title", Static).update(title)
 
     def show_result(self, result: Mapping[str, Any] | None) -> None:
-        width = self.query_one(TabbedContent).size.width or 80
-        self.query_one(".result", Static).update(result_view(result, width))
+        self._result = result
+        self._result_width = self._content_width()
+        self.query_one(".result", Static).update(result_view(result, self._result_width))
 
-    def drain(self, live: LiveRun | None) -> bool:
-        """Draw what the run produced since last time; True when anything changed."""
-        if live is None or (live is self._shown_run and live.version == self._seen_version):
-            return False
+    def _content_width(self) -> int:
+        """The Result tab's width: the page less the tab's padding and the scrollbar (80 before layout)."""
+        return (self.size.width or 80) - 4
+
+    def on_resize(self) -> None:
+        """The step list opened or closed, or the terminal changed: fit the tables to the new width."""
+        if self.ready and self._result_width != self._content_width():
+            self.show_result(self._result)
+
+    def drain(self, live: LiveRun | None) -> None:
+        """Draw the output the run produced since last time: one Text per batch, never one per line."""
+        if live is None or (live is self._shown_run and live.lines_version == self._seen_lines):
+            return
         log = self.query_one(RichLog)
         if live is not self._shown_run:
             log.clear()
             self._shown_run = live
         lines, skipped = live.take_lines()
+        self._seen_lines = live.lines_version
         if skipped:
             log.write(Text(f"… {skipped} lines not shown here (all are in the log on disk)", style="dim italic"))
         if lines:
-            # Text.from_ansi keeps the child's colours and never interprets [markup] in its output.
-            log.write(Text("\n").join(Text.from_ansi(line) for line in lines), scroll_end=True)
-        self._seen_version = live.version
+            log.write(output_text(lines), scroll_end=True)
+
+    def needs_info(self, live: LiveRun | None) -> bool:
+        """Whether the title and the table are behind the run (its events or its end); marks them seen."""
+        seen = (live, live.info_version if live is not None else -1)
+        if seen == self._seen_info:
+            return False
+        self._seen_info = seen
         return True

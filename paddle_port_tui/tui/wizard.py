@@ -14,10 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Header, OptionList
+from textual.widgets import ContentSwitcher, Header, OptionList
 from textual.widgets.option_list import Option
 
 from paddle_port_tui.steps import STEPS, Step, step_by_id
+from paddle_port_tui.tui.footer import CoalescingFooter
 from paddle_port_tui.tui.step_page import StepPage
 
 if TYPE_CHECKING:
@@ -28,32 +29,37 @@ REDRAW_SECONDS = 0.1
 
 
 def step_label(step: Step, status: str) -> Text:
-    """`1 forward   ✔ passed`: the number, the id and the status as glyph + word."""
+    """`1 forward ✓ passed`: the number, the id and the status as glyph + word (21 columns at most)."""
     from paddle_port_tui.tables import verdict
 
-    return Text(f"{step.number} {step.id:<8} ").append_text(verdict(status))
+    return Text(f"{step.number} {step.id:<7} ").append_text(verdict(status))
 
 
 class WizardScreen(Screen[None]):
     """Steps on the left, the current step's page on the right; Enter goes on, Escape goes back."""
 
+    # The letter and number keys are priority bindings: they are matched as the key arrives, instead of
+    # after the key has bubbled up from the focused widget one message queue at a time, each hop waiting
+    # its turn behind the frames of a flooding run. (The screen has no text input they could steal from.)
     BINDINGS = [
-        Binding("r", "run", "Run"),
-        Binding("g", "generate", "Generate"),
-        Binding("e", "edit", "Edit"),
-        Binding("c", "cancel", "Cancel"),
-        Binding("d", "device", "Device"),
-        Binding("l", "checklist", "Checklist"),
-        Binding("s", "toggle_steps", "Steps"),
+        Binding("r", "run", "Run", priority=True),
+        Binding("g", "generate", "Generate", priority=True),
+        Binding("e", "edit", "Edit", priority=True),
+        Binding("c", "cancel", "Cancel", priority=True),
+        Binding("d", "device", "Device", priority=True),
+        Binding("l", "checklist", "Checklist", priority=True),
+        Binding("s", "toggle_steps", "Steps", priority=True),
         Binding("enter", "next", "Next", show=False),
         Binding("escape", "previous", "Back", show=False),
-        *(Binding(str(step.number), f"show('{step.id}')", step.title, show=False) for step in STEPS),
+        *(Binding(str(step.number), f"show('{step.id}')", step.title, show=False, priority=True) for step in STEPS),
     ]
 
     def __init__(self, width: int = 80) -> None:
         # Start with the right layout class: restyling the whole screen on the first resize costs a frame.
         super().__init__(classes="narrow" if width < NARROW_BELOW else None)
         self.current: str = STEPS[0].id
+        self._pages: dict[str, StepPage] = {}
+        self._listed: dict[str, str] = {}  # the status each step list entry shows now
 
     @property
     def wizard(self) -> PaddlePortApp:
@@ -67,47 +73,59 @@ class WizardScreen(Screen[None]):
             # Pages are built on first visit: five tabbed pages up front would double the time to first frame.
             first = step_by_id(app.state.current_step or STEPS[0].id)
             with ContentSwitcher(id="pages", initial=f"page-{first.id}"):
-                yield StepPage(first, app.threshold(first.id))
-        yield Footer()
+                yield self._pages.setdefault(first.id, StepPage(first, app.threshold(first.id)))
+        yield CoalescingFooter()
 
     def on_mount(self) -> None:
         self.query_one("#step-list", OptionList).border_title = "Steps"
-        self.show(self.wizard.state.current_step or STEPS[0].id, remember=False)
-        self.redraw(force=True)
+        self.show(self.wizard.state.current_step or STEPS[0].id, remember=False)  # draws the page
+        self.redraw()  # the step list
         self.set_interval(REDRAW_SECONDS, self.redraw)
+
+    def on_unmount(self) -> None:
+        self.wizard.flush_state()  # the wizard is closing: the page shown must be on disk
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < NARROW_BELOW, "narrow")
 
     def page(self, step_id: str) -> StepPage:
         """The step's page, built (and mounted) on first use."""
-        pages = self.query_one("#pages", ContentSwitcher)
-        found = pages.query_children(f"#page-{step_id}")
-        if found:
-            return found.only_one(StepPage)
-        page = StepPage(step_by_id(step_id), self.wizard.threshold(step_id))
-        pages.mount(page)
+        page = self._pages.get(step_id)
+        if page is None:
+            page = self._pages[step_id] = StepPage(step_by_id(step_id), self.wizard.threshold(step_id))
+            self.query_one("#pages", ContentSwitcher).mount(page)
         return page
 
     def on_step_page_ready(self, event: StepPage.Ready) -> None:
-        self.redraw_page(event.page, force=True)
+        self.redraw_page(event.page)  # a page not drawn yet always is
 
     # --- drawing -------------------------------------------------------------------------------
 
     def redraw(self, force: bool = False) -> None:
-        """Bring every page and the step list up to date with the app's runs and the saved state."""
+        """Bring the step list and the shown page up to date with the app's runs and the saved state.
+
+        Runs every 100 ms, so it only touches what changed; hidden pages catch up when shown."""
         step_list = self.query_one("#step-list", OptionList)
         for step in STEPS:
-            step_list.replace_option_prompt(step.id, step_label(step, self.wizard.step_status(step.id)))
-        for page in self.query(StepPage):
-            if page.ready:
-                self.redraw_page(page, force)
+            status = self.wizard.step_status(step.id)
+            if force or self._listed.get(step.id) != status:
+                self._listed[step.id] = status
+                step_list.replace_option_prompt(step.id, step_label(step, status))
+        page = self._pages.get(self.current)
+        if page is not None and page.ready:
+            self.redraw_page(page, force)
+        if force:
+            for other in self._pages.values():
+                if other is not page and other.ready:
+                    other.stale = True
 
     def redraw_page(self, page: StepPage, force: bool = False) -> None:
         app = self.wizard
         live = app.live.get(page.step.id)
-        if not (page.drain(live) or force):
+        page.drain(live)
+        if not (page.needs_info(live) or force or page.stale):
             return
+        page.stale = False
         status = app.step_status(page.step.id)
         page.set_title(status, app.device_for(page.step.id), live.stage if live and live.running else "")
         page.show_result(live.partial_result() if live and live.running else app.result(page.step.id))
@@ -123,8 +141,10 @@ class WizardScreen(Screen[None]):
     def show(self, step_id: str, remember: bool = True) -> None:
         step = step_by_id(step_id)
         self.current = step.id
-        self.page(step.id)
+        page = self.page(step.id)
         self.query_one("#pages", ContentSwitcher).current = f"page-{step.id}"
+        if page.ready:
+            self.redraw_page(page)
         step_list = self.query_one("#step-list", OptionList)
         step_list.highlighted = step.number - 1
         if remember:
