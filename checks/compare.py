@@ -72,28 +72,33 @@ def compare(
     ref: Mapping[str, Any],
     paddle: Mapping[str, Any],
     threshold: float | Mapping[str, float],
-    method: str = "mean",
+    method: str | Mapping[str, str] = "mean",
 ) -> list[KeyDiff]:
     """Compare every key of ``ref`` and ``paddle``: the reference's keys in order, then extra Paddle keys.
 
     ``threshold`` is one number for all keys, or a mapping looked up by the full key, then by each
-    parent ("a/b" for "a/b/c", then "a"), then "*".
+    parent ("a/b" for "a/b/c", then "a"), then "*". ``method`` likewise: one name, or a mapping (keys
+    that must be exact decide on the max, float outputs on the mean).
     """
-    methods_checked(method)  # reject an unknown method even when there is nothing to compare
+    if isinstance(method, str):
+        methods_checked(method)  # reject an unknown method even when there is nothing to compare
     flat_ref, flat_paddle = flatten(ref), flatten(paddle)
     keys = list(flat_ref) + [key for key in flat_paddle if key not in flat_ref]
     diffs = []
-    for key in keys:
-        key_threshold = threshold_for(key, threshold)
-        if key not in flat_paddle:
-            diffs.append(_unpaired(key, key_threshold, method, "missing in paddle output", ref=flat_ref[key]))
-        elif key not in flat_ref:
-            diffs.append(
-                _unpaired(key, key_threshold, method, "extra key in paddle output", paddle=flat_paddle[key])
-            )
-        else:
-            diffs.append(compare_arrays(key, flat_ref[key], flat_paddle[key], key_threshold, method))
+    for name in keys:
+        key_method = method if isinstance(method, str) else _lookup(name, method, "method")
+        diffs.append(_compare_key(name, flat_ref, flat_paddle, threshold_for(name, threshold), key_method))
     return diffs
+
+
+def _compare_key(
+    key: str, flat_ref: Mapping[str, Any], flat_paddle: Mapping[str, Any], threshold: float, method: str
+) -> KeyDiff:
+    if key not in flat_paddle:
+        return _unpaired(key, threshold, method, "missing in paddle output", ref=flat_ref[key])
+    if key not in flat_ref:
+        return _unpaired(key, threshold, method, "extra key in paddle output", paddle=flat_paddle[key])
+    return compare_arrays(key, flat_ref[key], flat_paddle[key], threshold, method)
 
 
 def methods_checked(method: str) -> tuple[str, ...]:
@@ -103,17 +108,19 @@ def methods_checked(method: str) -> tuple[str, ...]:
     return ALL_METHODS if method == "all" else (method,)
 
 
+def _lookup(key: str, table: Mapping[str, Any], what: str) -> Any:
+    """A per-key setting: the full key, then each parent ("a/b" for "a/b/c", then "a"), then "*"."""
+    parts = key.split("/")
+    candidates = ["/".join(parts[:end]) for end in range(len(parts), 0, -1)] + ["*"]
+    found = next((name for name in candidates if name in table), None)
+    if found is None:
+        raise ValueError(f"no {what} for key {key!r} (tried {', '.join(map(repr, candidates))})")
+    return table[found]
+
+
 def threshold_for(key: str, threshold: float | Mapping[str, float]) -> float:
     """The threshold of one key; a mapping without the key, its parents or "*" is a ValueError."""
-    if isinstance(threshold, Mapping):
-        parts = key.split("/")
-        candidates = ["/".join(parts[:end]) for end in range(len(parts), 0, -1)] + ["*"]
-        found = next((name for name in candidates if name in threshold), None)
-        if found is None:
-            raise ValueError(f"no threshold for key {key!r} (tried {', '.join(map(repr, candidates))})")
-        value = float(threshold[found])
-    else:
-        value = float(threshold)
+    value = float(_lookup(key, threshold, "threshold") if isinstance(threshold, Mapping) else threshold)
     if not value >= 0.0:
         raise ValueError(f"threshold for key {key!r} must be a number >= 0, got {value!r}")
     return value
@@ -192,9 +199,7 @@ def near_zero_warning(diffs: Iterable[KeyDiff], threshold: float | None = None) 
     )
 
 
-def _unpaired(
-    key: str, threshold: float, method: str, problem: str, ref: Any = None, paddle: Any = None
-) -> KeyDiff:
+def _unpaired(key: str, threshold: float, method: str, problem: str, ref: Any = None, paddle: Any = None) -> KeyDiff:
     """A key present on one side only."""
     base = dict(
         key=key,

@@ -49,4 +49,3 @@ def _event_stream() -> TextIO | None:
             _broken = True
             print(f"paddle-port: live events off, {EVENT_FD_ENV}={fd_text!r}: {exc}", file=sys.stderr)
     return None if _broken else _stream
-

@@ -27,9 +27,7 @@ LOG_PREFIX = "[{time}] root INFO: "
 PathLike = str | os.PathLike[str]
 
 
-def save_arrays(
-    result_dir: PathLike, step: str, ref: Mapping[str, Any], paddle: Mapping[str, Any]
-) -> list[Path]:
+def save_arrays(result_dir: PathLike, step: str, ref: Mapping[str, Any], paddle: Mapping[str, Any]) -> list[Path]:
     """Save both sides as ``np.save`` of a flat ``{key: ndarray}`` dict; returns [paddle path, ref path]."""
     result = Path(result_dir)
     return [
@@ -63,9 +61,7 @@ def format_log_line(message: str, when: time.struct_time | None = None) -> str:
     return LOG_PREFIX.format(time=stamp) + message
 
 
-def write_diff_log(
-    result_dir: PathLike, step: str, diffs: Sequence[KeyDiff], method: str | None = None
-) -> Path:
+def write_diff_log(result_dir: PathLike, step: str, diffs: Sequence[KeyDiff], method: str | None = None) -> Path:
     """Write ``result/log/<step>_diff.log`` and print the same lines to stdout as they would appear live."""
     when = time.localtime()
     lines = [format_log_line(message, when) for message in diff_log_messages(diffs, method)]

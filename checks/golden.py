@@ -9,10 +9,13 @@ the device and the torch version. Any change gives a new fingerprint and a recom
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -37,33 +40,81 @@ def file_digest(path: Path) -> str:
 
 
 def module_digest(spec: str, root: Path) -> str:
-    """A digest of the code behind `module:callable`.
+    """A digest of the code behind `module:callable`, without importing it.
 
-    For the porter's own code (inside the workspace) every .py file of its top-level package counts, since
-    a model is usually spread over several modules; for installed code the distribution version does.
+    For the porter's own code (inside the workspace) it covers the factory's module and every workspace
+    module it imports, followed statically through the import statements: a model spread over several
+    files counts whole, while the Paddle twin sitting in the same package does not (editing the port must
+    not throw the reference away). For installed code the distribution version stands for the code.
     """
     if not spec:
         return ""
     module_name = spec.partition(":")[0]
-    try:
-        found = importlib.util.find_spec(module_name)
-    except (ImportError, ValueError):
-        found = None
-    if found is None or not found.origin or not Path(found.origin).is_file():
+    origin = _origin(module_name)
+    if origin is None:
         return f"unresolved:{module_name}"
-    origin = Path(found.origin).resolve()
-    top = module_name.split(".")[0]
-    try:
-        origin.relative_to(root.resolve())
-    except ValueError:
+    if not _inside(origin, root):
+        top = module_name.split(".")[0]
         try:
             return f"{top}=={importlib.metadata.version(top)}"
         except importlib.metadata.PackageNotFoundError:
             return file_digest(origin)
-    top_spec = importlib.util.find_spec(top)
-    locations = list(top_spec.submodule_search_locations or []) if top_spec else []
-    paths = sorted(path for location in locations for path in Path(location).rglob("*.py")) or [origin]
-    return fingerprint([(str(path.relative_to(root.resolve())), file_digest(path)) for path in paths])
+    files = _workspace_closure(module_name, root)
+    return fingerprint([(str(path.relative_to(root.resolve())), file_digest(path)) for path in sorted(files)])
+
+
+def _origin(module_name: str) -> Path | None:
+    try:
+        found = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        return None
+    if found is None or not found.origin or not Path(found.origin).is_file():
+        return None
+    return Path(found.origin).resolve()
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """The porter's own code: under the workspace, but not an environment that lives there (.venv)."""
+    installed = {"site-packages", "dist-packages"} & set(path.parts)
+    return path.is_relative_to(root.resolve()) and not installed and not path.is_relative_to(sys.prefix)
+
+
+def _workspace_closure(module_name: str, root: Path) -> set[Path]:
+    """The workspace files reachable from a module through its import statements (and package __init__s)."""
+    seen: set[Path] = set()
+    pending = [module_name]
+    while pending:
+        name = pending.pop()
+        parts = name.split(".")
+        for depth in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__ too
+            origin = _origin(".".join(parts[:depth]))
+            if origin is None or not _inside(origin, root) or origin in seen:
+                continue
+            seen.add(origin)
+            package = ".".join(parts[:depth]) if origin.name == "__init__.py" else ".".join(parts[: depth - 1])
+            pending.extend(_imported_names(origin, package))
+    return seen
+
+
+def _imported_names(path: Path, package: str) -> list[str]:
+    """Absolute names of the modules a file imports (relative imports resolved against its package)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return []
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)] if package else []
+                base = ".".join([*anchor, base] if base else anchor)
+            if base:
+                # `from pkg import mod` may name a submodule: try both.
+                names += [base, *(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")]
+    return names
 
 
 def fingerprint(parts: Any) -> str:
@@ -108,7 +159,7 @@ class GoldenCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         # The meta file is written last: a crash in between leaves a stale meta, never a wrong match.
         meta_path.unlink(missing_ok=True)
-        partial = arrays_path.with_suffix(".partial.npz")
+        partial = arrays_path.with_name(f"{arrays_path.stem}.{os.getpid()}.partial.npz")  # two runs may race
         np.savez(partial, **{k: np.asarray(v) for k, v in arrays.items()})
         partial.replace(arrays_path)
         meta = {"format": CACHE_FORMAT, "fingerprint": key, "order": list(arrays), "info": dict(info)}

@@ -54,14 +54,20 @@ class ModulePair(NamedTuple):
 
 def torch_leaves(model: Any) -> list[tuple[str, Any]]:
     """Leaf modules of a torch model in definition order (the root itself when it has no children)."""
-    return [(name or type(module).__name__, module) for name, module in model.named_modules()
-            if next(module.children(), None) is None and layer_kind(module) != "identity"]
+    return [
+        (name or type(module).__name__, module)
+        for name, module in model.named_modules()
+        if next(module.children(), None) is None and layer_kind(module) != "identity"
+    ]
 
 
 def paddle_leaves(model: Any) -> list[tuple[str, Any]]:
     """Leaf layers of a Paddle model in definition order (the root itself when it has no sublayers)."""
-    return [(name or type(layer).__name__, layer) for name, layer in model.named_sublayers(include_self=True)
-            if not layer.sublayers() and layer_kind(layer) != "identity"]
+    return [
+        (name or type(layer).__name__, layer)
+        for name, layer in model.named_sublayers(include_self=True)
+        if not layer.sublayers() and layer_kind(layer) != "identity"
+    ]
 
 
 def align_by_kind(torch_kinds: Sequence[str], paddle_kinds: Sequence[str]) -> list[tuple[int, int]]:
@@ -100,9 +106,11 @@ class Finding:
     def describe(self) -> str:
         """One line for logs and tables."""
         seen = "" if self.visible_in_eval else " (invisible in eval mode)"
-        return (f"{self.paddle_layer}.{self.attribute}: paddle {self.paddle_value!r}, expected "
-                f"{self.expected_paddle_value!r} (torch {self.torch_layer} has {self.torch_value!r}){seen}: "
-                f"{self.why}")
+        return (
+            f"{self.paddle_layer}.{self.attribute}: paddle {self.paddle_value!r}, expected "
+            f"{self.expected_paddle_value!r} (torch {self.torch_layer} has {self.torch_value!r}){seen}: "
+            f"{self.why}"
+        )
 
 
 @dataclass(frozen=True)
@@ -120,11 +128,13 @@ class _Rule:
 
 def _attr(*names: str, default: Any = None) -> Callable[[Any], Any]:
     """Read the first attribute present (private names move between framework versions)."""
+
     def read(layer: Any) -> Any:
         for name in names:
             if hasattr(layer, name):
                 return getattr(layer, name)
         return default
+
     return read
 
 
@@ -143,6 +153,7 @@ def _spatial(*names: str) -> Callable[[Any], Any]:
         if len(value) == 2 * dims and value[0::2] == value[1::2]:
             value = value[0::2]  # Paddle may store symmetric padding as [before, after] per dimension
         return value
+
     return normalised
 
 
@@ -172,12 +183,14 @@ def _paddle_align_mode(layer: Any) -> int:
 
 def _uniform(name: str) -> Callable[[Any], Any]:
     """Read a size or scale that may be one number or one per dimension; equal entries collapse to one."""
+
     def read(layer: Any) -> Any:
         value = getattr(layer, name, None)
         if isinstance(value, (list, tuple)):
             value = tuple(float(v) for v in value)
             return value[0] if len(set(value)) == 1 else value
         return None if value is None else float(value)
+
     return read
 
 
@@ -185,88 +198,177 @@ def _has_bias(layer: Any) -> bool:
     return getattr(layer, "bias", None) is not None
 
 
-_EPSILON = _Rule("epsilon", _attr("eps"), _attr("_epsilon", "epsilon"),
-                 "epsilon is added to the variance before the square root; a different value shifts every "
-                 "normalised output (Paddle's legacy layers default to other values than torch's 1e-5)")
+_EPSILON = _Rule(
+    "epsilon",
+    _attr("eps"),
+    _attr("_epsilon", "epsilon"),
+    "epsilon is added to the variance before the square root; a different value shifts every "
+    "normalised output (Paddle's legacy layers default to other values than torch's 1e-5)",
+)
 _BN_MOMENTUM = _Rule(
-    "momentum", _attr("momentum"), _attr("_momentum", "momentum"),
+    "momentum",
+    _attr("momentum"),
+    _attr("_momentum", "momentum"),
     "Paddle's momentum weights the running average, torch's weights the new batch: Paddle must be 1 - torch "
     "(0.9 for torch's 0.1); a copied value makes the running statistics drift during training",
     visible_in_eval=False,
-    expected=lambda m: "cumulative average (no Paddle equivalent)" if m is None else round(1.0 - m, 10))
+    expected=lambda m: "cumulative average (no Paddle equivalent)" if m is None else round(1.0 - m, 10),
+)
 _POOL_GEOMETRY = [
-    _Rule("kernel_size", _spatial("kernel_size"), _spatial("ksize", "kernel_size"),
-          "a different window changes every pooled value"),
+    _Rule(
+        "kernel_size",
+        _spatial("kernel_size"),
+        _spatial("ksize", "kernel_size"),
+        "a different window changes every pooled value",
+    ),
     _Rule("stride", _pool_stride, _pool_stride, "a different stride changes the output size"),
     _Rule("padding", _spatial("padding"), _spatial("padding"), "padding changes border values and size"),
-    _Rule("ceil_mode", _attr("ceil_mode", default=False), _attr("ceil_mode", default=False),
-          "ceil_mode rounds the output size up: one extra row/column (e.g. 57x57 instead of 56x56) that "
-          "changes every later layer"),
+    _Rule(
+        "ceil_mode",
+        _attr("ceil_mode", default=False),
+        _attr("ceil_mode", default=False),
+        "ceil_mode rounds the output size up: one extra row/column (e.g. 57x57 instead of 56x56) that "
+        "changes every later layer",
+    ),
 ]
 _CONV_GEOMETRY = [
-    _Rule("kernel_size", _spatial("kernel_size"), _spatial("_kernel_size", "kernel_size"),
-          "a different kernel cannot hold the same weights"),
-    _Rule("stride", _spatial("stride"), _spatial("_stride", "stride"),
-          "a different stride changes the output"),
-    _Rule("padding", _spatial("padding"), _spatial("_padding", "padding"),
-          "padding shifts the output and changes its size"),
+    _Rule(
+        "kernel_size",
+        _spatial("kernel_size"),
+        _spatial("_kernel_size", "kernel_size"),
+        "a different kernel cannot hold the same weights",
+    ),
+    _Rule("stride", _spatial("stride"), _spatial("_stride", "stride"), "a different stride changes the output"),
+    _Rule(
+        "padding",
+        _spatial("padding"),
+        _spatial("_padding", "padding"),
+        "padding shifts the output and changes its size",
+    ),
     _Rule("dilation", _spatial("dilation"), _spatial("_dilation", "dilation"), "dilation spreads the kernel"),
     _Rule("groups", _attr("groups"), _attr("_groups", "groups"), "groups change which channels are mixed"),
-    _Rule("padding_mode", _attr("padding_mode"), _attr("_padding_mode", "padding_mode", default="zeros"),
-          "reflect/replicate/circular padding fill the border differently from zeros"),
+    _Rule(
+        "padding_mode",
+        _attr("padding_mode"),
+        _attr("_padding_mode", "padding_mode", default="zeros"),
+        "reflect/replicate/circular padding fill the border differently from zeros",
+    ),
     _Rule("bias", _has_bias, _has_bias, "a bias on one side only adds a constant the other lacks"),
 ]
 _OTHER_AXIS = "normalising along another axis (the same only when the input has exactly dim + 1 dimensions)"
 _SPEC: dict[str, list[_Rule]] = {
     "batchnorm": [_EPSILON, _BN_MOMENTUM],
     "instancenorm": [_EPSILON],
-    "layernorm": [_EPSILON, _Rule("normalized_shape", lambda m: tuple(m.normalized_shape),
-                                  lambda m: tuple(_attr("_normalized_shape")(m) or ()),
-                                  "normalising over other dimensions changes every output")],
-    "groupnorm": [_EPSILON, _Rule("num_groups", _attr("num_groups"), _attr("_num_groups"),
-                                  "a different group count normalises different channel sets")],
-    "maxpool": [*_POOL_GEOMETRY, _Rule("dilation", _spatial("dilation"),
-                                       lambda layer: (1,) * _spatial_dims(layer),
-                                       "Paddle's MaxPool has no dilation")],
+    "layernorm": [
+        _EPSILON,
+        _Rule(
+            "normalized_shape",
+            lambda m: tuple(m.normalized_shape),
+            lambda m: tuple(_attr("_normalized_shape")(m) or ()),
+            "normalising over other dimensions changes every output",
+        ),
+    ],
+    "groupnorm": [
+        _EPSILON,
+        _Rule(
+            "num_groups",
+            _attr("num_groups"),
+            _attr("_num_groups"),
+            "a different group count normalises different channel sets",
+        ),
+    ],
+    "maxpool": [
+        *_POOL_GEOMETRY,
+        _Rule(
+            "dilation",
+            _spatial("dilation"),
+            lambda layer: (1,) * _spatial_dims(layer),
+            "Paddle's MaxPool has no dilation",
+        ),
+    ],
     "avgpool": [
         *_POOL_GEOMETRY,
-        _Rule("count_include_pad", _attr("count_include_pad", default=True),
-              lambda layer: not _attr("exclusive", default=True)(layer),
-              "torch counts the padded zeros in the average by default (count_include_pad=True), Paddle "
-              "excludes them by default (exclusive=True): border values differ"),
-        _Rule("divisor_override", _attr("divisor_override"), _attr("divisor", "divisor_override"),
-              "a divisor override rescales every output"),
+        _Rule(
+            "count_include_pad",
+            _attr("count_include_pad", default=True),
+            lambda layer: not _attr("exclusive", default=True)(layer),
+            "torch counts the padded zeros in the average by default (count_include_pad=True), Paddle "
+            "excludes them by default (exclusive=True): border values differ",
+        ),
+        _Rule(
+            "divisor_override",
+            _attr("divisor_override"),
+            _attr("divisor", "divisor_override"),
+            "a divisor override rescales every output",
+        ),
     ],
-    "adaptiveavgpool": [_Rule("output_size", _spatial("output_size"), _spatial("_output_size", "output_size"),
-                              "a different output size changes the pooled regions")],
-    "adaptivemaxpool": [_Rule("output_size", _spatial("output_size"), _spatial("_output_size", "output_size"),
-                              "a different output size changes the pooled regions")],
+    "adaptiveavgpool": [
+        _Rule(
+            "output_size",
+            _spatial("output_size"),
+            _spatial("_output_size", "output_size"),
+            "a different output size changes the pooled regions",
+        )
+    ],
+    "adaptivemaxpool": [
+        _Rule(
+            "output_size",
+            _spatial("output_size"),
+            _spatial("_output_size", "output_size"),
+            "a different output size changes the pooled regions",
+        )
+    ],
     "dropout": [
         _Rule("p", _attr("p"), _attr("p"), "a different drop probability changes training"),
-        _Rule("mode", lambda m: "upscale_in_train", _attr("mode", default="upscale_in_train"),
-              "mode='downscale_in_infer' multiplies the outputs by (1 - p) at inference; torch scales during "
-              "training and leaves eval outputs untouched"),
+        _Rule(
+            "mode",
+            lambda m: "upscale_in_train",
+            _attr("mode", default="upscale_in_train"),
+            "mode='downscale_in_infer' multiplies the outputs by (1 - p) at inference; torch scales during "
+            "training and leaves eval outputs untouched",
+        ),
     ],
     "upsample": [
-        _Rule("mode", lambda m: _upsample_setting(m)[0], lambda m: _upsample_setting(m)[0],
-              "nearest, bilinear and bicubic interpolate differently"),
-        _Rule("align_corners", lambda m: _upsample_setting(m)[1], lambda m: _upsample_setting(m)[1],
-              "align_corners moves the sampling grid: every interpolated value differs"),
-        _Rule("align_mode", lambda m: 0, _paddle_align_mode,
-              "Paddle's align_mode=1 samples at x*scale, torch samples at half-pixel centres (align_mode=0)"),
+        _Rule(
+            "mode",
+            lambda m: _upsample_setting(m)[0],
+            lambda m: _upsample_setting(m)[0],
+            "nearest, bilinear and bicubic interpolate differently",
+        ),
+        _Rule(
+            "align_corners",
+            lambda m: _upsample_setting(m)[1],
+            lambda m: _upsample_setting(m)[1],
+            "align_corners moves the sampling grid: every interpolated value differs",
+        ),
+        _Rule(
+            "align_mode",
+            lambda m: 0,
+            _paddle_align_mode,
+            "Paddle's align_mode=1 samples at x*scale, torch samples at half-pixel centres (align_mode=0)",
+        ),
         _Rule("scale_factor", _uniform("scale_factor"), _uniform("scale_factor"), "a different output size"),
         _Rule("size", _uniform("size"), _uniform("size"), "a different output size"),
     ],
-    "gelu": [_Rule("approximate", lambda m: getattr(m, "approximate", "none") == "tanh",
-                   _attr("_approximate", "approximate", default=False),
-                   "the tanh approximation of GELU differs from the exact erf form by up to ~1e-3")],
+    "gelu": [
+        _Rule(
+            "approximate",
+            lambda m: getattr(m, "approximate", "none") == "tanh",
+            _attr("_approximate", "approximate", default=False),
+            "the tanh approximation of GELU differs from the exact erf form by up to ~1e-3",
+        )
+    ],
     "conv": _CONV_GEOMETRY,
-    "linear": [_Rule("bias", _has_bias, _has_bias,
-                     "a bias on one side only adds a constant the other lacks")],
-    "leakyrelu": [_Rule("negative_slope", _attr("negative_slope"), _attr("_negative_slope", "negative_slope"),
-                        "a different slope changes every negative output")],
-    "elu": [_Rule("alpha", _attr("alpha"), _attr("_alpha", "alpha"),
-                  "a different alpha changes negative outputs")],
+    "linear": [_Rule("bias", _has_bias, _has_bias, "a bias on one side only adds a constant the other lacks")],
+    "leakyrelu": [
+        _Rule(
+            "negative_slope",
+            _attr("negative_slope"),
+            _attr("_negative_slope", "negative_slope"),
+            "a different slope changes every negative output",
+        )
+    ],
+    "elu": [_Rule("alpha", _attr("alpha"), _attr("_alpha", "alpha"), "a different alpha changes negative outputs")],
     "softmax": [_Rule("dim", _attr("dim"), _attr("_axis", "axis"), _OTHER_AXIS)],
     "logsoftmax": [_Rule("dim", _attr("dim"), _attr("_axis", "axis"), _OTHER_AXIS)],
     "flatten": [
@@ -278,8 +380,12 @@ _SPEC: dict[str, list[_Rule]] = {
 
 def _same(expected: Any, actual: Any) -> bool:
     """Equal, with float tolerance for epsilons and momenta (0.9 vs 1 - 0.1)."""
-    if isinstance(expected, (float, int)) and isinstance(actual, (float, int)) and not isinstance(
-            expected, bool) and not isinstance(actual, bool):
+    if (
+        isinstance(expected, (float, int))
+        and isinstance(actual, (float, int))
+        and not isinstance(expected, bool)
+        and not isinstance(actual, bool)
+    ):
         return math.isclose(float(expected), float(actual), rel_tol=1e-6, abs_tol=1e-12)
     if isinstance(expected, tuple) and isinstance(actual, tuple) and len(expected) == len(actual):
         return all(_same(e, a) for e, a in zip(expected, actual, strict=True))
@@ -296,11 +402,20 @@ def lint_pair(pair: ModulePair) -> list[Finding]:
         torch_value, paddle_value = rule.torch_value(pair.torch_module), rule.paddle_value(pair.paddle_layer)
         expected = rule.expected(torch_value)
         if not _same(expected, paddle_value):
-            findings.append(Finding(
-                torch_layer=pair.torch_name, paddle_layer=pair.paddle_name,
-                torch_type=type(pair.torch_module).__name__, paddle_type=type(pair.paddle_layer).__name__,
-                attribute=rule.attribute, torch_value=torch_value, paddle_value=paddle_value,
-                expected_paddle_value=expected, why=rule.why, visible_in_eval=rule.visible_in_eval))
+            findings.append(
+                Finding(
+                    torch_layer=pair.torch_name,
+                    paddle_layer=pair.paddle_name,
+                    torch_type=type(pair.torch_module).__name__,
+                    paddle_type=type(pair.paddle_layer).__name__,
+                    attribute=rule.attribute,
+                    torch_value=torch_value,
+                    paddle_value=paddle_value,
+                    expected_paddle_value=expected,
+                    why=rule.why,
+                    visible_in_eval=rule.visible_in_eval,
+                )
+            )
     return findings
 
 

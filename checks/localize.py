@@ -48,7 +48,9 @@ class Difference:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (non-finite numbers as None)."""
         return {key: _finite(getattr(self, key)) for key in ("mean", "max", "rel", "ref_mean_abs")} | {
-            "diverged": self.diverged, "problem": self.problem}
+            "diverged": self.diverged,
+            "problem": self.problem,
+        }
 
 
 @dataclass
@@ -71,18 +73,27 @@ class LayerDiff:
         return self.diff.diverged
 
     def label(self) -> str:
-        """"torch name <-> paddle name", with the call number of a layer called more than once."""
+        """ "torch name <-> paddle name", with the call number of a layer called more than once."""
+
         def named(name: str, call: int) -> str:
             return name if call == 1 else f"{name} (call {call})"
+
         return f"{named(self.torch_name, self.torch_call)} <-> {named(self.paddle_name, self.paddle_call)}"
 
     def to_json(self) -> dict[str, Any]:
         """One point of the per-layer chart."""
-        return {"index": self.index, "reference_layer": self.torch_name, "paddle_layer": self.paddle_name,
-                "reference_call": self.torch_call, "paddle_call": self.paddle_call,
-                "reference_type": self.torch_type, "paddle_type": self.paddle_type,
-                "reference_shape": list(self.torch_shape), "paddle_shape": list(self.paddle_shape),
-                **self.diff.to_json()}
+        return {
+            "index": self.index,
+            "reference_layer": self.torch_name,
+            "paddle_layer": self.paddle_name,
+            "reference_call": self.torch_call,
+            "paddle_call": self.paddle_call,
+            "reference_type": self.torch_type,
+            "paddle_type": self.paddle_type,
+            "reference_shape": list(self.torch_shape),
+            "paddle_shape": list(self.paddle_shape),
+            **self.diff.to_json(),
+        }
 
 
 @dataclass
@@ -94,7 +105,7 @@ class IsolatedCheck:
 
     @property
     def verdict(self) -> str:
-        """"layer" when the layer differs even on the reference input, else "upstream"."""
+        """ "layer" when the layer differs even on the reference input, else "upstream"."""
         return "layer" if self.diff.diverged else "upstream"
 
     def explanation(self) -> str:
@@ -106,12 +117,19 @@ class IsolatedCheck:
             alone += f"mean diff {self.diff.mean:.3g} (rel {_fmt(self.diff.rel)})"
         if self.verdict == "layer":
             return alone + ": the layer itself (its weights or its configuration) is wrong"
-        return (alone + ": the layer is right; the difference comes from before it (code between the hooked "
-                "layers, e.g. functional ops, or accumulated float error)")
+        return (
+            alone + ": the layer is right; the difference comes from before it (code between the hooked "
+            "layers, e.g. functional ops, or accumulated float error)"
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"reference_layer": self.layer.torch_name, "paddle_layer": self.layer.paddle_name,
-                "verdict": self.verdict, "explanation": self.explanation(), **self.diff.to_json()}
+        return {
+            "reference_layer": self.layer.torch_name,
+            "paddle_layer": self.layer.paddle_name,
+            "verdict": self.verdict,
+            "explanation": self.explanation(),
+            **self.diff.to_json(),
+        }
 
 
 @dataclass
@@ -124,8 +142,12 @@ class GradientDiff:
     diff: Difference
 
     def to_json(self) -> dict[str, Any]:
-        return {"reference_layer": self.torch_name, "paddle_layer": self.paddle_name,
-                "parameter": self.parameter, **self.diff.to_json()}
+        return {
+            "reference_layer": self.torch_name,
+            "paddle_layer": self.paddle_name,
+            "parameter": self.parameter,
+            **self.diff.to_json(),
+        }
 
 
 @dataclass
@@ -150,7 +172,7 @@ class Localization:
 
     @property
     def verdict(self) -> str | None:
-        """"layer" or "upstream" for the first divergence; None when nothing diverged."""
+        """ "layer" or "upstream" for the first divergence; None when nothing diverged."""
         return self.isolated[0].verdict if self.isolated else None
 
     @property
@@ -173,33 +195,50 @@ class Localization:
         if first is None:
             return None
         isolated = self.isolated[0]
-        return {"reference_layer": first.torch_name, "paddle_layer": first.paddle_name,
-                "reference_type": first.torch_type, "paddle_type": first.paddle_type,
-                "reference_shape": list(first.torch_shape), "paddle_shape": list(first.paddle_shape),
-                "mean": _finite(first.diff.mean), "max": _finite(first.diff.max),
-                "rel": _finite(first.diff.rel),
-                "problem": first.diff.problem, "index": first.index,
-                "reference_call": first.torch_call, "paddle_call": first.paddle_call,
-                "verdict": isolated.verdict, "isolated": isolated.to_json(),
-                "lint": [f.to_json() for f in self.first_findings]}
+        return {
+            "reference_layer": first.torch_name,
+            "paddle_layer": first.paddle_name,
+            "reference_type": first.torch_type,
+            "paddle_type": first.paddle_type,
+            "reference_shape": list(first.torch_shape),
+            "paddle_shape": list(first.paddle_shape),
+            "mean": _finite(first.diff.mean),
+            "max": _finite(first.diff.max),
+            "rel": _finite(first.diff.rel),
+            "problem": first.diff.problem,
+            "index": first.index,
+            "reference_call": first.torch_call,
+            "paddle_call": first.paddle_call,
+            "verdict": isolated.verdict,
+            "isolated": isolated.to_json(),
+            "lint": [f.to_json() for f in self.first_findings],
+        }
 
     def to_json(self) -> dict[str, Any]:
         """``first_divergence`` plus everything around it: the per-layer chart, lint, warnings, gradients."""
         first_gradient = self.first_gradient_divergence
-        return {"first_divergence": self.first_divergence_json(),
-                "tolerance": {"atol": self.atol, "rtol": self.rtol},
-                "layers": [layer.to_json() for layer in self.layers],
-                "rechecked": [check.to_json() for check in self.isolated],
-                "output": self.output.to_json(),
-                "lint": [f.to_json() for f in self.lint],
-                "warnings": list(self.warnings),
-                "unpaired": {"reference": list(self.unpaired_torch), "paddle": list(self.unpaired_paddle)},
-                "gradients": None if self.gradients is None else [g.to_json() for g in self.gradients],
-                "first_gradient_divergence": first_gradient.to_json() if first_gradient else None}
+        return {
+            "first_divergence": self.first_divergence_json(),
+            "tolerance": {"atol": self.atol, "rtol": self.rtol},
+            "layers": [layer.to_json() for layer in self.layers],
+            "rechecked": [check.to_json() for check in self.isolated],
+            "output": self.output.to_json(),
+            "lint": [f.to_json() for f in self.lint],
+            "warnings": list(self.warnings),
+            "unpaired": {"reference": list(self.unpaired_torch), "paddle": list(self.unpaired_paddle)},
+            "gradients": None if self.gradients is None else [g.to_json() for g in self.gradients],
+            "first_gradient_divergence": first_gradient.to_json() if first_gradient else None,
+        }
 
 
-def localize(torch_model: Any, paddle_model: Any, input_array: np.ndarray, atol: float = 1e-5,
-             rtol: float = 1e-4, backward: bool = False) -> Localization:
+def localize(
+    torch_model: Any,
+    paddle_model: Any,
+    input_array: np.ndarray,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    backward: bool = False,
+) -> Localization:
     """Find the first layer pair whose outputs differ beyond ``atol + rtol * mean|ref|`` (mean abs diff).
 
     Both models must already hold the same weights and be in eval mode. ``backward=True`` also compares
@@ -210,15 +249,23 @@ def localize(torch_model: Any, paddle_model: Any, input_array: np.ndarray, atol:
 
     tracer = _Lockstep(torch_model, paddle_model, atol, rtol)
     torch_input = torch.from_numpy(np.ascontiguousarray(input_array))
-    with (paddle.no_grad() if not backward else _nothing()):
+    with paddle.no_grad() if not backward else _nothing():
         torch_output, paddle_output = tracer.run(torch_input, paddle.to_tensor(input_array), backward)
     isolated = tracer.recheck()
     output = compare_arrays("output", _numpy(torch_output), _numpy(paddle_output), atol)
     pairs = tracer.module_pairs()
     findings = lint(torch_model, paddle_model, pairs)
-    result = Localization(atol=atol, rtol=rtol, layers=tracer.layers, isolated=isolated, output=output,
-                          lint=findings, warnings=[], unpaired_torch=tracer.unpaired_torch,
-                          unpaired_paddle=tracer.unpaired_paddle)
+    result = Localization(
+        atol=atol,
+        rtol=rtol,
+        layers=tracer.layers,
+        isolated=isolated,
+        output=output,
+        lint=findings,
+        warnings=[],
+        unpaired_torch=tracer.unpaired_torch,
+        unpaired_paddle=tracer.unpaired_paddle,
+    )
     if backward:
         result.gradients = _gradients(pairs, torch_output, paddle_output, atol, rtol)
     result.warnings.extend(_warnings(result))
@@ -285,12 +332,14 @@ class _ReferenceRun:
                 if self._stopped:
                     self.late.append(name)
                     return
-                self.pending.append(_ReferenceCall(name, module, layer_kind(module), call, inputs,
-                                                   _first_tensor(output)))
+                self.pending.append(
+                    _ReferenceCall(name, module, layer_kind(module), call, inputs, _first_tensor(output))
+                )
                 self._produced += 1
                 self._condition.notify_all()
                 while self._produced >= self._allowed and not self._stopped:
                     self._condition.wait()
+
         return hook
 
     def _run(self, model: Any, model_input: Any, grad: bool) -> None:
@@ -363,8 +412,9 @@ class _Lockstep:
 
     def run(self, torch_input: Any, paddle_input: Any, grad: bool) -> tuple[Any, Any]:
         """Both forwards, compared layer by layer; returns (reference output, paddle output)."""
-        handles = [layer.register_forward_post_hook(self._hook_for(name))
-                   for name, layer in paddle_leaves(self.paddle_model)]
+        handles = [
+            layer.register_forward_post_hook(self._hook_for(name)) for name, layer in paddle_leaves(self.paddle_model)
+        ]
         self._reference = _ReferenceRun(self.torch_model, torch_input, grad)
         try:
             paddle_output = self.paddle_model(paddle_input)
@@ -379,6 +429,7 @@ class _Lockstep:
         def hook(layer: Any, inputs: Any, output: Any) -> None:
             if not self._isolating:
                 self._on_paddle_call(name, layer, _first_tensor(output))
+
         return hook
 
     def _on_paddle_call(self, name: str, layer: Any, output: Any) -> None:
@@ -388,16 +439,26 @@ class _Lockstep:
             self.unpaired_paddle.append(name)
             return
         diff = _difference(reference.output, output, self.atol, self.rtol)
-        pair = LayerDiff(index=len(self.layers), torch_name=reference.name, paddle_name=name,
-                         torch_type=type(reference.module).__name__, paddle_type=type(layer).__name__,
-                         torch_call=reference.call, paddle_call=call_number,
-                         torch_shape=_shape(reference.output), paddle_shape=_shape(output), diff=diff)
+        pair = LayerDiff(
+            index=len(self.layers),
+            torch_name=reference.name,
+            paddle_name=name,
+            torch_type=type(reference.module).__name__,
+            paddle_type=type(layer).__name__,
+            torch_call=reference.call,
+            paddle_call=call_number,
+            torch_shape=_shape(reference.output),
+            paddle_shape=_shape(output),
+            diff=diff,
+        )
         self.layers.append(pair)
-        self._pairs.setdefault((id(reference.module), id(layer)),
-                               ModulePair(reference.name, reference.module, name, layer))
+        self._pairs.setdefault(
+            (id(reference.module), id(layer)), ModulePair(reference.name, reference.module, name, layer)
+        )
         if diff.diverged and len(self._rechecks) < RECHECKED:
-            self._rechecks.append(_Recheck(pair, layer, [_numpy(value) for value in reference.inputs],
-                                           _clone(reference.output)))
+            self._rechecks.append(
+                _Recheck(pair, layer, [_numpy(value) for value in reference.inputs], _clone(reference.output))
+            )
 
     def _match(self, kind: str) -> _ReferenceCall | None:
         """The next reference call of this kind within the lookahead; calls skipped are unpaired."""
@@ -425,8 +486,9 @@ class _Lockstep:
         try:
             with paddle.no_grad():
                 for kept in self._rechecks:
-                    inputs = [paddle.to_tensor(value) if isinstance(value, np.ndarray) else value
-                              for value in kept.inputs]
+                    inputs = [
+                        paddle.to_tensor(value) if isinstance(value, np.ndarray) else value for value in kept.inputs
+                    ]
                     try:
                         output = _first_tensor(kept.paddle_layer(*inputs))
                         diff = _difference(kept.reference_output, output, self.atol, self.rtol)
@@ -445,8 +507,7 @@ def _difference(reference: Any, output: Any, atol: float, rtol: float) -> Differ
 
     ref_shape, out_shape = _shape(reference), _shape(output)
     if ref_shape != out_shape:
-        return Difference(None, None, None, None, True,
-                          f"shape mismatch: reference {ref_shape} vs paddle {out_shape}")
+        return Difference(None, None, None, None, True, f"shape mismatch: reference {ref_shape} vs paddle {out_shape}")
     ref = reference.detach()
     out = torch.from_dlpack(output.detach()) if not isinstance(output, torch.Tensor) else output.detach()
     if ref.numel() == 0:
@@ -466,8 +527,9 @@ def _difference(reference: Any, output: Any, atol: float, rtol: float) -> Differ
     return Difference(mean, largest, rel, ref_mean_abs, diverged, problem)
 
 
-def _gradients(pairs: list[ModulePair], torch_output: Any, paddle_output: Any, atol: float,
-               rtol: float) -> list[GradientDiff]:
+def _gradients(
+    pairs: list[ModulePair], torch_output: Any, paddle_output: Any, atol: float, rtol: float
+) -> list[GradientDiff]:
     """Backpropagate the same seeded cotangent through both models, then compare each paired gradient."""
     import paddle
     import torch
@@ -482,13 +544,18 @@ def _gradients(pairs: list[ModulePair], torch_output: Any, paddle_output: Any, a
         torch_params = list(pair.torch_module.named_parameters(recurse=False))
         paddle_params = list(pair.paddle_layer.named_parameters(include_sublayers=False))
         for (name, torch_param), (_, paddle_param) in zip(torch_params, paddle_params, strict=False):
-            results.append(GradientDiff(pair.torch_name, pair.paddle_name, name,
-                                        _gradient_difference(torch_param, paddle_param, pair, atol, rtol)))
+            results.append(
+                GradientDiff(
+                    pair.torch_name,
+                    pair.paddle_name,
+                    name,
+                    _gradient_difference(torch_param, paddle_param, pair, atol, rtol),
+                )
+            )
     return results
 
 
-def _gradient_difference(torch_param: Any, paddle_param: Any, pair: ModulePair, atol: float,
-                         rtol: float) -> Difference:
+def _gradient_difference(torch_param: Any, paddle_param: Any, pair: ModulePair, atol: float, rtol: float) -> Difference:
     import paddle
 
     if torch_param.grad is None or paddle_param.grad is None:
@@ -507,11 +574,15 @@ def _warnings(result: Localization) -> list[str]:
     if near_zero:
         warnings.append(near_zero)
     if result.first is None and not result.output.passed:
-        warnings.append("The model outputs differ but no paired layer does: the cause is code outside the "
-                        "hooked layers (functional ops after the last layer, or in forward()).")
+        warnings.append(
+            "The model outputs differ but no paired layer does: the cause is code outside the "
+            "hooked layers (functional ops after the last layer, or in forward())."
+        )
     if result.unpaired_torch or result.unpaired_paddle:
-        warnings.append(f"Layers without a twin (not compared): reference {result.unpaired_torch[:8]}, "
-                        f"paddle {result.unpaired_paddle[:8]}.")
+        warnings.append(
+            f"Layers without a twin (not compared): reference {result.unpaired_torch[:8]}, "
+            f"paddle {result.unpaired_paddle[:8]}."
+        )
     return warnings
 
 

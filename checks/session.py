@@ -8,7 +8,6 @@ through the golden cache: re-running a step after a fix to the Paddle code compu
 from __future__ import annotations
 
 import argparse
-import inspect
 import platform
 import sys
 import time
@@ -24,14 +23,25 @@ import numpy as np
 from paddle_port_checks import events, golden
 from paddle_port_checks.compare import KeyDiff, all_passed, compare, near_zero_warning
 from paddle_port_checks.config import Config, ConfigError, load_config
-from paddle_port_checks.device import Device, apply_paddle, apply_torch, parse_device, prepare_environment
+from paddle_port_checks.device import (
+    Device,
+    DeviceError,
+    apply_paddle,
+    apply_torch,
+    parse_device,
+    prepare_environment,
+)
 from paddle_port_checks.evidence import save_arrays, write_diff_log, write_result
 from paddle_port_checks.factories import FactoryError, add_workspace_to_path, call_factory
+from paddle_port_checks.mapping import MappingError
 from paddle_port_checks.samples import Sample, SamplesError, read_samples
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 # Problems of the porter's set-up, reported as one clear line rather than a traceback.
-SETUP_ERRORS = (ConfigError, FactoryError, SamplesError, FileNotFoundError)
+SETUP_ERRORS = (ConfigError, FactoryError, SamplesError, FileNotFoundError, DeviceError, MappingError)
+# How each step decides: float outputs on the mean error (reprod_log's default), steps that must be exact
+# on the max, so one wrong element among millions cannot pass.
+STEP_METHODS = {"forward": "mean", "data": "max", "metric": "max", "weights": "max", "predict": "mean"}
 
 
 @dataclass
@@ -43,6 +53,8 @@ class Outcome:
     details: dict[str, Any] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)  # key -> why it fails beyond the numbers
     thresholds: dict[str, float] = field(default_factory=dict)  # per-key overrides of the step threshold
+    methods: dict[str, str] = field(default_factory=dict)  # per-key overrides of the step's method
+    float_outputs: set[str] = field(default_factory=set)  # model outputs, checked for a near-zero reference
     findings: dict[str, Any] = field(default_factory=dict)  # top-level result entries (first_divergence, lint)
 
 
@@ -63,8 +75,6 @@ class CheckContext:
         self.determinism = prepare_environment(device, reference_device)
         self._torch_ready = self._paddle_ready = False
         self._samples: list[Sample] | None = None
-        # The code that defines this step's computation (the generated script, if the porter edited it).
-        self.script_digest = ""
 
     # --- small services -------------------------------------------------------------------------
     def stage(self, name: str, status: str) -> None:
@@ -87,6 +97,11 @@ class CheckContext:
         import torch
 
         if not self._torch_ready:
+            if self.reference_device.is_gpu and not torch.cuda.is_available():
+                raise DeviceError(
+                    f"the reference runs on {self.reference_device} but this torch ({torch.__version__}) sees no "
+                    "CUDA GPU: pick another device, or see `paddle-port doctor`"
+                )
             self.determinism.update(
                 {k: str(v) for k, v in apply_torch(self.reference_device, self.config.seed).items()}
             )
@@ -97,6 +112,11 @@ class CheckContext:
         import paddle
 
         if not self._paddle_ready:
+            if self.device.is_gpu and not paddle.is_compiled_with_cuda():
+                raise DeviceError(
+                    f"the Paddle side runs on {self.device} but this paddle ({paddle.__version__}) is a CPU build: "
+                    "install paddlepaddle-gpu, pick another device, or see `paddle-port doctor`"
+                )
             self.determinism.update({k: str(v) for k, v in apply_paddle(self.device, self.config.seed).items()})
             self._paddle_ready = True
         return paddle
@@ -119,7 +139,7 @@ class CheckContext:
             "side": [side.dataset, side.dataset_kwargs, side.metric],
             "code": [golden.module_digest(spec, cfg.root) for spec in (side.dataset, side.metric)],
             "device": str(self.reference_device),
-            "script": self.script_digest,
+            "checks": golden.framework_version("paddle-port"),
             "extra": extra,
         }
         return golden.fingerprint(parts)
@@ -145,7 +165,7 @@ class CheckContext:
         if side.checkpoint:
             from paddle_port_checks.convert import load_torch_checkpoint
 
-            state = load_torch_checkpoint(self.config.resolve(side.checkpoint))
+            state = load_torch_checkpoint(self.existing(side.checkpoint, "reference.checkpoint"))
             missing, unexpected = model.load_state_dict(
                 {k: torch.from_numpy(v) for k, v in state.items()}, strict=False
             )
@@ -156,6 +176,13 @@ class CheckContext:
                     f"does not fit the reference model: missing {list(missing)[:5]}, unexpected {list(unexpected)[:5]}",
                 )
         return model.to((device or self.reference_device).torch).eval()
+
+    def existing(self, relative: str, key: str) -> Path:
+        """A file named in the config, which must exist: the error names the key."""
+        path = self.config.resolve(relative)
+        if not path.is_file():
+            raise ConfigError(self.config.path, key, f"file not found: {path}")
+        return path
 
     def reference_state(self) -> dict[str, np.ndarray]:
         """The reference weights as numpy arrays, cached so the Paddle side can get them without torch."""
@@ -177,19 +204,28 @@ class CheckContext:
         side = self.config.paddle
         model = call_factory(side.model, "paddle.model", **side.kwargs)
         if side.checkpoint:
-            state = {k: np.asarray(v) for k, v in paddle.load(str(self.config.resolve(side.checkpoint))).items()}
+            checkpoint = self.existing(side.checkpoint, "paddle.checkpoint")
+            state = {k: np.asarray(v) for k, v in paddle.load(str(checkpoint)).items()}
         else:
-            state, report = convert_state_dict(self.reference_state(), model, self.mapping())
+            mapping = self.mapping()
+            state, report = convert_state_dict(self.reference_state(), model, mapping)
             if not report.ok:
+                advice = (
+                    f"{self.config.weights_mapping} does not fit the two models any more: edit it, or delete it "
+                    "and run the weights step to rebuild it"
+                    if mapping is not None
+                    else f"run the weights step: it maps by structure and writes {self.config.weights_mapping} "
+                    "for you to review and edit"
+                )
                 raise WeightsError(
                     f"the reference weights do not convert completely to {side.model}:\n"
-                    f"{report.summary()}\n"
-                    f"Run the weights step: it writes the mapping to {self.config.weights_mapping} for you to "
-                    "review and edit."
+                    f"{_first_lines(report.summary(), 12)}\n{advice}"
                 )
         load_report = load_into_paddle(model, state)
         if not load_report.ok:
-            raise WeightsError(f"the Paddle model did not take every weight:\n{load_report.summary()}")
+            raise WeightsError(
+                f"the Paddle model did not take every weight:\n{_first_lines(load_report.summary(), 12)}"
+            )
         model.eval()
         return model
 
@@ -266,27 +302,31 @@ def run_check(
     try:
         config = load_config(args.config)
         result_dir = config.root / "result"
+        _forget_evidence(result_dir, step)
         device = parse_device(args.device or config.device)
         reference_device = parse_device(args.reference_device or config.reference_device or str(device))
         context = CheckContext(step, config, device, reference_device, args.fresh)
         events.emit("start", step=step, device=str(device))
         print(f"paddle-port check '{step}' on {device} (reference on {reference_device})", flush=True)
-        source = inspect.getsourcefile(compute)
-        context.script_digest = golden.file_digest(Path(source)) if source else ""
         outcome = compute(context)
-        diffs = compare(outcome.ref, outcome.paddle, {**_key_thresholds(outcome, config.threshold(step))})
+        keys = set(outcome.ref) | set(outcome.paddle)
+        thresholds = {key: outcome.thresholds.get(key, config.threshold(step)) for key in keys}
+        methods = {key: outcome.methods.get(key, STEP_METHODS[step]) for key in keys}
+        diffs = compare(outcome.ref, outcome.paddle, thresholds, methods)
         for diff in diffs:
             if diff.key in outcome.problems:
                 diff.problem, diff.passed = outcome.problems[diff.key], False
         for diff in diffs:
             events.emit("key", step=step, diff=diff.to_json())
-        warning = near_zero_warning(diffs, config.threshold(step))
+        # Only float outputs say anything by their size: a zero accuracy or a zero bias is no warning sign.
+        outputs = [diff for diff in diffs if diff.key in outcome.float_outputs]
+        warning = near_zero_warning(outputs) if outputs else None
         if warning:
             context.warn(warning)
         if after_compare is not None:
             after_compare(context, outcome, diffs)
         evidence = save_arrays(result_dir, step, outcome.ref, outcome.paddle)
-        log_path = write_diff_log(result_dir, step, diffs, "mean")
+        log_path = write_diff_log(result_dir, step, diffs)
         result.update(
             {
                 "status": "passed" if all_passed(diffs) else "failed",
@@ -315,6 +355,19 @@ def run_check(
     return {"passed": EXIT_PASSED, "failed": EXIT_FAILED}.get(result["status"], EXIT_ERROR)
 
 
-def _key_thresholds(outcome: Outcome, default: float) -> dict[str, float]:
-    keys = set(outcome.ref) | set(outcome.paddle)
-    return {key: outcome.thresholds.get(key, default) for key in keys}
+def _forget_evidence(result_dir: Path, step: str) -> None:
+    """Evidence always belongs to the latest result: a run that errors must not leave the last one's behind."""
+    for path in (
+        result_dir / f"{step}_paddle.npy",
+        result_dir / f"{step}_ref.npy",
+        result_dir / "log" / f"{step}_diff.log",
+    ):
+        path.unlink(missing_ok=True)
+
+
+def _first_lines(text: str, count: int) -> str:
+    """A long report cut to its head, saying how much was left out (the result JSON has it all)."""
+    lines = text.splitlines()
+    if len(lines) <= count:
+        return text
+    return "\n".join([*lines[:count], f"  ... and {len(lines) - count} more lines"])

@@ -40,7 +40,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         2, "data", "small data set and data loading", "test_tipc/02_test_data.py", "check.py.j2",
-        "length, dataloader_0..N-1, label_0..N-1", "exactly equal (<= 1e-6)",
+        "length, dataloader_0..N-1, label_0..N-1", "max abs diff <= 1e-6 (exact)",
         "Both data pipelines read the same small set (lite_data.txt) into the same tensors: same length, "
         "same first N batches with shuffling off and no worker processes.",
         "[reference] dataset and [paddle] dataset factories: callable(samples, **dataset_kwargs) -> dataset.",
@@ -52,7 +52,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         3, "metric", "evaluation metric", "test_tipc/03_test_metric.py", "check.py.j2",
-        "acc_top1, acc_top5", "equal (<= 1e-6)",
+        "acc_top1, acc_top5", "max abs diff <= 1e-6 (equal)",
         "Each framework's own metric code gives the same top-1/top-5 accuracy on the small val set.",
         "Optionally [reference] metric and [paddle] metric: callable(logits, labels) -> {name: value}.",
         (
@@ -62,7 +62,8 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         4, "weights", "weights", "test_tipc/04_test_weights.py", "check.py.j2",
-        "weight/<name> for every tensor, eval_acc_top1, eval_acc_top5", "exact (<= 1e-6)",
+        "weight/<name> for every tensor, logits, eval_acc_top1, eval_acc_top5",
+        "every tensor max abs diff <= 1e-6; logits mean <= 1e-5",
         "The converted .pdparams holds every tensor of the reference checkpoint under the right name and "
         "layout, loads completely into the Paddle model, and gives the same eval result.",
         "Nothing, when names match; otherwise confirm or edit result/weights/mapping.json.",
@@ -74,7 +75,8 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         5, "predict", "prediction program and Paddle Inference", "test_tipc/05_test_predict.py", "check.py.j2",
-        "class_id, prob, inference_logits, inference_class_id", "<= 1e-5",
+        "class_id, prob, inference_logits, inference_class_id",
+        "class ids equal; prob and logits mean abs diff <= 1e-5",
         "One image through both training engines gives the same class and probability; the model exported "
         "with paddle.jit.save and run by a Paddle Inference predictor matches the training engine.",
         "Optionally [predict] image; the export goes to [predict] export_dir.",

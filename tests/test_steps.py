@@ -199,3 +199,87 @@ def test_lint_runs_when_forward_passes(demo: Path) -> None:
     assert code == 0 and "first_divergence" not in result
     momentum = [f for f in result["lint"] if f["attribute"] == "momentum"]
     assert len(momentum) == 20 and not momentum[0]["visible_in_eval"]
+
+
+def test_one_wrong_element_in_a_converted_weight_fails_the_exact_step(demo: Path) -> None:
+    import paddle
+
+    code, _ = run_step(demo, "weights")
+    assert code == 0
+    state = paddle.load(str(demo / "result/weights/model.pdparams"))
+    weight = state["layer3.0.conv1.weight"].numpy()
+    weight.flat[7] += 1.0  # one element among 294,912: its mean error is 3e-6, under a 1e-5 mean rule
+    state["layer3.0.conv1.weight"] = paddle.to_tensor(weight)
+    paddle.save(state, str(demo / "mine.pdparams"))
+    set_config(demo, PADDLE_MODEL, PADDLE_MODEL + '\ncheckpoint = "mine.pdparams"')
+    code, result = run_step(demo, "weights")
+    broken = key(result, "weight/layer3.0.conv1.weight")
+    assert code == 1 and not broken["passed"] and broken["method"] == "max" and abs(broken["max"] - 1.0) < 1e-6
+
+
+def test_editing_the_paddle_side_keeps_the_golden_reference(demo: Path) -> None:
+    run_step(demo, "forward")
+    with (demo / "demo_port/paddle_model.py").open("a") as handle:
+        handle.write("\n# a fix to the port\n")
+    _, result = run_step(demo, "forward")
+    assert result["reference"]["reused"] is True
+    with (demo / "demo_port/torch_model.py").open("a") as handle:
+        handle.write("\n# the reference changed\n")
+    _, result = run_step(demo, "forward")
+    assert result["reference"]["reused"] is False
+
+
+def test_an_input_file_of_another_shape_is_an_error_and_is_kept(demo: Path) -> None:
+    porter_input = np.ones((1, 3, 256, 256), dtype=np.float32)
+    (demo / "result").mkdir()
+    np.save(demo / "result/forward_input.npy", porter_input)
+    code, result = run_step(demo, "forward")
+    assert code == 2 and "[input.shape]" in result["error"] and "(1, 3, 256, 256)" not in result["error"]
+    assert "[1, 3, 256, 256]" in result["error"]
+    assert np.array_equal(np.load(demo / "result/forward_input.npy"), porter_input)
+
+
+def test_models_returning_tuples_are_compared_whole_and_evaluated_on_their_logits(demo: Path) -> None:
+    (demo / "demo_port/heads.py").write_text(
+        "import paddle\nimport torch\n\nfrom demo_port import paddle_model, torch_model\n\n\n"
+        "class TorchTwoHeads(torch.nn.Module):\n"
+        "    def __init__(self, **kwargs):\n"
+        "        super().__init__()\n"
+        "        self.net = torch_model.resnet18(**kwargs)\n\n"
+        "    def forward(self, x):\n"
+        "        logits = self.net(x)\n"
+        "        return logits, logits * 2\n\n\n"
+        "class PaddleTwoHeads(paddle.nn.Layer):\n"
+        "    def __init__(self, **kwargs):\n"
+        "        super().__init__()\n"
+        "        self.net = paddle_model.resnet18(**kwargs)\n\n"
+        "    def forward(self, x):\n"
+        "        logits = self.net(x)\n"
+        "        return logits, logits * 2\n\n\n"
+        "torch_two_heads, paddle_two_heads = TorchTwoHeads, PaddleTwoHeads\n"
+    )
+    set_config(demo, '"demo_port.torch_model:resnet18"', '"demo_port.heads:torch_two_heads"')
+    set_config(demo, '"demo_port.paddle_model:resnet18"', '"demo_port.heads:paddle_two_heads"')
+    code, result = run_step(demo, "forward")
+    assert code == 0, result["error"]
+    assert [k["key"] for k in result["keys"]] == ["logits_0", "logits_1"]
+    code, result = run_step(demo, "metric")
+    assert code == 0, result["error"]
+
+
+def test_setup_errors_name_the_key_without_a_traceback(demo: Path) -> None:
+    code, result = run_step(demo, "forward", None, "--device", "gpu:0")
+    assert code == 2 and "gpu:0" in result["error"] and "doctor" in result["error"]
+    assert "Traceback" not in result["error"]
+    set_config(
+        demo,
+        'dataset = "demo_port.torch_data:build_dataset"',
+        'dataset = "demo_port.torch_data:build_dataset"\ncheckpoint = "weights/nope.pth"',
+    )
+    code, result = run_step(demo, "forward")
+    assert code == 2 and "[reference.checkpoint]" in result["error"] and "nope.pth" in result["error"]
+
+
+def test_no_near_zero_warning_for_exact_keys_that_are_zero(demo: Path) -> None:
+    code, result = run_step(demo, "metric")
+    assert code == 0 and result["warnings"] == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
+import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -10,8 +12,10 @@ from typing import Any
 import numpy as np
 
 from paddle_port_checks import golden
-from paddle_port_checks.atomic import write_json_atomic
+from paddle_port_checks.atomic import write_bytes_atomic, write_json_atomic
 from paddle_port_checks.compare import KeyDiff, all_passed
+from paddle_port_checks.config import ConfigError
+from paddle_port_checks.outputs import named_arrays
 from paddle_port_checks.session import CheckContext, Outcome
 
 # A forward hook of the generated script: (model, input tensor) -> {key: output tensor}.
@@ -27,17 +31,21 @@ def fixed_input(context: CheckContext) -> np.ndarray:
     """The input both sides see, kept in a file so the porter can replace it with a real image tensor."""
     cfg = context.config
     path = cfg.resolve(cfg.input_file)
-    if path.is_file():
+    if path.is_file():  # the porter's file (or ours from an earlier run): never overwritten
         array = np.load(path)
-        if tuple(array.shape) == cfg.input_shape:
-            return array.astype(cfg.input_dtype, copy=False)
-        context.warn(
-            f"{path} has shape {tuple(array.shape)}, config [input] shape is {list(cfg.input_shape)}: regenerated it"
-        )
+        if tuple(array.shape) != cfg.input_shape:
+            raise ConfigError(
+                cfg.path,
+                "input.shape",
+                f"is {list(cfg.input_shape)} but [input] file {path} holds shape {list(array.shape)}: "
+                "make them agree (or delete the file to have a seeded one made)",
+            )
+        return array.astype(cfg.input_dtype, copy=False)
     rng = np.random.default_rng(cfg.seed)
     array = rng.standard_normal(cfg.input_shape).astype(cfg.input_dtype)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, array)
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    write_bytes_atomic(path, buffer.getvalue())
     return array
 
 
@@ -50,15 +58,22 @@ def run(
         torch = context.torch()
         model = context.reference_model()
         with torch.no_grad():
-            outputs = reference_outputs(model, torch.from_numpy(x).to(context.reference_device.torch))
-        return {key: value.detach().cpu().numpy() for key, value in outputs.items()}
+            return named_arrays(reference_outputs(model, torch.from_numpy(x).to(context.reference_device.torch)))
 
-    ref = context.reference_arrays(reference, golden_input(x))
+    # The reference hook's own code is part of what the golden outputs depend on; the paddle hook is not.
+    ref = context.reference_arrays(reference, golden_input(x), _source(reference_outputs))
     paddle = context.paddle()
     model = context.paddle_model()
     with paddle.no_grad():
-        outputs = paddle_outputs(model, paddle.to_tensor(x))
-    return Outcome(ref=ref, paddle={key: value.numpy() for key, value in outputs.items()})
+        ours = named_arrays(paddle_outputs(model, paddle.to_tensor(x)))
+    return Outcome(ref=ref, paddle=ours, float_outputs=set(ref) | set(ours))
+
+
+def _source(function: Any) -> str:
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return getattr(function, "__qualname__", repr(function))
 
 
 def golden_input(x: np.ndarray) -> str:

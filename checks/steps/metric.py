@@ -9,6 +9,7 @@ import numpy as np
 
 from paddle_port_checks.factories import load_callable
 from paddle_port_checks.golden import sample_digests
+from paddle_port_checks.outputs import primary
 from paddle_port_checks.session import CheckContext, Outcome
 from paddle_port_checks.steps.data import paddle_batches, reference_batches
 
@@ -43,7 +44,7 @@ def evaluate(model: Any, loader: Any, metric: Callable[..., dict[str, float]], n
     with no_grad():
         for images, labels in loader:
             batch = int(labels.shape[0])
-            for name, value in metric(model(to_device(images)), to_device(labels)).items():
+            for name, value in metric(primary(model(to_device(images))), to_device(labels)).items():
                 totals[name] = totals.get(name, 0.0) + float(value) * batch
             count += batch
     return {name: np.array(total / count) for name, total in totals.items()}

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from paddle_port_checks.golden import file_digest
+from paddle_port_checks.outputs import primary, to_numpy
 from paddle_port_checks.session import CheckContext, Outcome
 from paddle_port_checks.steps.data import paddle_dataset, reference_dataset
 
@@ -66,15 +67,17 @@ def run(context: CheckContext) -> Outcome:
         torch = context.torch()
         x = reference_dataset(context, sample)[0][0]
         with torch.no_grad():
-            logits = context.reference_model()(torch.as_tensor(x)[None].to(context.reference_device.torch))
-        return {**prediction(logits.cpu().numpy()), "logits": logits.cpu().numpy()}
+            logits = to_numpy(
+                primary(context.reference_model()(torch.as_tensor(x)[None].to(context.reference_device.torch)))
+            )
+        return {**prediction(logits), "logits": logits}
 
     ref = context.reference_arrays(reference, file_digest(image))
     paddle = context.paddle()
     model = context.paddle_model()
     x = np.asarray(paddle_dataset(context, sample)[0][0])[None]
     with paddle.no_grad():
-        logits = model(paddle.to_tensor(x)).numpy()
+        logits = to_numpy(primary(model(paddle.to_tensor(x))))
     inferred, exported = export_and_infer(context, model, x)
     ours = prediction(logits)
     reference_side = {
@@ -94,4 +97,8 @@ def run(context: CheckContext) -> Outcome:
         "exported": exported,
         "inference_reference": "paddle training engine (dygraph) on the same preprocessed input",
     }
-    return Outcome(ref=reference_side, paddle=paddle_side, details=details)
+    # The class ids must be equal; probabilities and logits are float outputs (mean).
+    exact = {"class_id": "max", "inference_class_id": "max"}
+    return Outcome(
+        ref=reference_side, paddle=paddle_side, details=details, methods=exact, float_outputs={"inference_logits"}
+    )
