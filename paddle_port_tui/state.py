@@ -7,6 +7,7 @@ the porter starts from a fresh state.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
@@ -104,8 +105,23 @@ def load_state(ws: Workspace) -> State:
 
 
 def save_state(ws: Workspace, state: State) -> None:
-    """Write the state atomically: a reader (or a crash) never sees half a file."""
-    write_json_atomic(ws.state_path, state.to_json())
+    """Write the state atomically (a reader or a crash never sees half a file), merged with what another
+    process saved meanwhile: the wizard in one SSH window and `paddle-port run` in another both keep their
+    runs. Per step the most recently started run wins; `state` is updated in place with the merge."""
+    ws.state_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(ws.state_path.with_name("state.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            on_disk = _parse_state(ws.state_path.read_text(encoding="utf-8"))
+        except (OSError, CorruptState, UnicodeDecodeError, json.JSONDecodeError):
+            on_disk = None
+        if on_disk is not None:
+            for step_id, theirs in on_disk.steps.items():
+                ours = state.steps.get(step_id)
+                if ours is None or (theirs.started_at or "") > (ours.started_at or ""):
+                    state.steps[step_id] = theirs
+            state.generated = {**on_disk.generated, **state.generated}
+        write_json_atomic(ws.state_path, state.to_json())
 
 
 def display_status(ws: Workspace, state: State, step_id: str) -> str:

@@ -32,7 +32,8 @@ def test_state_survives_a_reload(tmp_path):
     state.steps["forward"] = StepState(status="failed", started_at="2026-01-01T00:00:00Z", exit_code=1,
                                        duration_s=4.2, device="cpu", error="logits mean 0.03 > 1e-05")
     save_state(ws, state)
-    assert [path.name for path in ws.state_dir.iterdir()] == ["state.json"]  # no temporary left behind
+    # no temporary left behind (state.lock is the lock that serialises writers, kept on purpose)
+    assert sorted(path.name for path in ws.state_dir.iterdir()) == ["state.json", "state.lock"]
     again = load_state(Workspace(tmp_path))
     assert again.steps == state.steps and again.generated == state.generated
     assert (again.current_step, again.device) == ("metric", "gpu:1")
@@ -87,3 +88,19 @@ def test_only_completed_runs_go_stale(tmp_path):
         state.steps["forward"] = StepState(status=status, script_hash="old", config_hash="old")
         assert display_status(ws, state, "forward") == ("stale" if status == "passed" else status)
     assert display_status(ws, state, "not-a-step") == "pending"
+
+
+def test_two_processes_saving_keep_each_others_runs(tmp_path) -> None:
+    """The wizard and `paddle-port run` in another window: neither erases the other's step."""
+    ws = Workspace(tmp_path)
+    wizard, cli = load_state(ws), load_state(ws)
+    wizard.steps["forward"] = StepState(status="passed", started_at="2026-11-28T01:00:00Z")
+    save_state(ws, wizard)
+    cli.steps["data"] = StepState(status="failed", started_at="2026-11-28T01:00:05Z")
+    save_state(ws, cli)
+    merged = load_state(ws)
+    assert merged.steps["forward"].status == "passed" and merged.steps["data"].status == "failed"
+    # An older copy saved later does not roll a newer run back.
+    wizard.steps["forward"] = StepState(status="failed", started_at="2026-11-28T00:59:00Z")
+    save_state(ws, wizard)
+    assert load_state(ws).steps["forward"].status == "passed" and wizard.steps["data"].status == "failed"
