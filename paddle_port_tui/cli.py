@@ -182,20 +182,29 @@ def _echo_child(line: Any) -> None:
     sys.stdout.flush()
 
 
-def _ensure_script(ws: Workspace, state: State, step: Step, force: bool = False) -> str:
-    """Write the step's script if missing or outdated; say what happened in one line."""
-    from paddle_port_tui.generate import write
+def _ensure_script(ws: Workspace, state: State, step: Step, force: bool = False, trust_record: bool = False) -> str:
+    """Write the step's script if missing or outdated; say what happened in one line.
 
-    plan = write(ws, state, step, force=force)
+    With `trust_record` (for `run`), a script the render record already settles is not rendered again:
+    that render costs more than the rest of the CLI before the check starts. See `generate.known_status`.
+    """
+    from paddle_port_tui.generate import known_status
+
+    status = known_status(ws, state, step) if trust_record and not force else None
+    backup = None
+    if status is None:
+        from paddle_port_tui.generate import write
+
+        plan = write(ws, state, step, force=force)
+        status, backup = plan.status, plan.backup
     script = ws.relative(ws.script_path(step))
-    if plan.status == "edited":
-        backup = getattr(plan, "backup", None)
+    if status == "edited":
         return (f"{script}: overwritten (your version saved to {backup})" if force and backup else
                 f"{script}: overwritten (--force)" if force else
                 f"{script}: kept your edited script "
                 f"(paddle-port generate --force {step.id} replaces it, with a backup)")
     return {"missing": f"{script}: generated", "outdated": f"{script}: regenerated (template changed)"}.get(
-        plan.status, f"{script}: up to date")
+        status, f"{script}: up to date")
 
 
 def _exit_code(statuses: list[str]) -> int:
@@ -206,7 +215,7 @@ def _exit_code(statuses: list[str]) -> int:
 
 def step_document(ws: Workspace, step: Step, finished: Finished) -> dict[str, Any]:
     """One step of the `run --json` document (schema: the module docstring)."""
-    from paddle_port_tui.tables import first_divergence
+    from paddle_port_tui.results import first_divergence
 
     result = finished.result or {}
     log = ws.log_path(step)
@@ -228,44 +237,109 @@ def step_document(ws: Workspace, step: Step, finished: Finished) -> dict[str, An
     }
 
 
-def run_steps(ws: Workspace, steps: list[Step], device: str, fresh: bool, as_json: bool) -> int:
-    """Generate, run and show each step, then the checklist (or one JSON document); the exit code."""
-    from paddle_port_checks.atomic import dumps_strict
-    from paddle_port_tui.runner import run_blocking
-    from paddle_port_tui.state import save_state
-    from paddle_port_tui.tables import checklist_table, diff_table, divergence_table
+class _Screen:
+    """The rich console of `run`, made on a background thread while the first check starts.
 
-    console = _console(stderr=as_json)
+    Rich and the tables cost more to import than anything else the CLI needs before the child is
+    spawned, and the child does not need them; so the first step's heading is queued, the child is
+    started, and the heading is printed by the loader thread as soon as rich is in. A child line never
+    overtakes a heading: `echo` waits for the loader first. Later steps find the console ready.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._console: Any = None
+        self._pending: list[tuple[str, str]] = []  # (rule title, message) not printed yet
+        self._lock = threading.Lock()  # the loader and the main thread may both flush `_pending`
+        self._loader = threading.Thread(target=self._load, daemon=True)
+
+    def heading(self, title: str, message: str) -> None:
+        """A rule with the step's title, then a one-line message; printed before the step's output."""
+        self._pending.append((title, message))
+        if self._loader.ident is None:
+            self._loader.start()  # the first step: the runner spawns the child meanwhile
+        else:
+            self.console()
+
+    def echo(self, line: Any) -> None:
+        """A line of child output, after any heading still queued."""
+        if self._pending:
+            self.console()
+        _echo_child(line)
+
+    def console(self) -> Any:
+        """The console, with every queued heading printed."""
+        if self._loader.ident is not None:
+            self._loader.join()
+        if self._console is None:  # the loader failed: fail here, with the real error
+            self._console = _console()
+        self._flush()
+        return self._console
+
+    def _load(self) -> None:
+        self._console = _console()
+        self._flush()
+        import paddle_port_tui.tables  # noqa: F401  (the step's tables, needed when the check ends)
+
+    def _flush(self) -> None:
+        with self._lock:
+            while self._pending:
+                title, message = self._pending[0]
+                self._console.rule(title)
+                self._console.print(message, markup=False)
+                del self._pending[0]  # only now: until it is printed, `echo` must wait for it
+
+
+def run_steps(ws: Workspace, steps: list[Step], device: str, fresh: bool, as_json: bool) -> int:
+    """Generate, run and show each step, then the checklist (or one JSON document); the exit code.
+
+    Only what the child needs is done before it starts (see `_Screen`, `_ensure_script`): the check is
+    what the porter waits for, and `paddle-port run` should cost little more than running it directly.
+    """
+    from paddle_port_tui.runner import run_blocking
+
+    screen = None if as_json else _Screen()
     state = _state(ws)
     device = device or state.device or ws.load_config().device
     documents, statuses = [], []
     for step in steps:
-        message = _ensure_script(ws, state, step)
-        save_state(ws, state)  # the runner reads the state from disk: it must see the generated hash
-        if as_json:
+        message = _ensure_script(ws, state, step, trust_record=True)
+        if screen is None:
             print(f"paddle-port: {message}", file=sys.stderr)
         else:
-            console.rule(f"step {step.number}: {step.id} ({step.title}) on {device}")
-            console.print(message, markup=False)
-        finished = run_blocking(ws, step, device, on_line=None if as_json else _echo_child, fresh=fresh)
+            screen.heading(f"step {step.number}: {step.id} ({step.title}) on {device}", message)
+        # The runner updates `state` in place and saves it, generated hashes included.
+        finished = run_blocking(ws, step, device, on_line=None if screen is None else screen.echo,
+                                fresh=fresh, state=state)
         statuses.append(finished.status)
         documents.append(step_document(ws, step, finished))
-        if not as_json:
-            result = finished.result or {"step": step.id, "status": finished.status, "error": finished.error}
-            if finished.status in ("error", "cancelled") and not result.get("error"):
-                result = {**result, "error": finished.error}
-            console.print(diff_table(result))
-            layers = divergence_table(result)
-            if layers is not None:
-                console.print(layers)
-            console.print(f"full log: {ws.relative(ws.log_path(step))}", markup=False, style="dim")
-        state = _state(ws)  # the runner saved the run's outcome
-    if as_json:
+        if screen is not None:
+            _show_step(ws, step, finished, screen.console())
+    if screen is None:
+        from paddle_port_checks.atomic import dumps_strict
+
         print(dumps_strict({"workspace": str(ws.root), "device": device, "passed": _exit_code(statuses) == 0,
                             "steps": documents}, indent=2))
     else:
-        console.print(checklist_table(ws, state))
+        from paddle_port_tui.tables import checklist_table
+
+        screen.console().print(checklist_table(ws, state))
     return _exit_code(statuses)
+
+
+def _show_step(ws: Workspace, step: Step, finished: Finished, console: Any) -> None:
+    """The step's diff table (or its error), the layers around a divergence, and where the log is."""
+    from paddle_port_tui.tables import diff_table, divergence_table
+
+    result = finished.result or {"step": step.id, "status": finished.status, "error": finished.error}
+    if finished.status in ("error", "cancelled") and not result.get("error"):
+        result = {**result, "error": finished.error}
+    console.print(diff_table(result))
+    layers = divergence_table(result)
+    if layers is not None:
+        console.print(layers)
+    console.print(f"full log: {ws.relative(ws.log_path(step))}", markup=False, style="dim")
 
 
 # --- the commands -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ decisive number per step), so the choice is made here once.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from .workspace import Workspace
@@ -19,6 +20,14 @@ def load_result(ws: Workspace, step_id: str) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return result if isinstance(result, dict) else None
+
+
+def first_divergence(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The forward result's `first_divergence`, at the top level or under `details` (both are accepted)."""
+    if not result:
+        return None
+    found = result.get("first_divergence") or (result.get("details") or {}).get("first_divergence")
+    return dict(found) if isinstance(found, Mapping) else None
 
 
 def sorted_keys(result: dict[str, Any]) -> list[dict[str, Any]]:

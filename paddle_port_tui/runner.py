@@ -44,7 +44,7 @@ MAX_PENDING_LINES = 50_000
 ERROR_TAIL_LINES = 20
 TERMINATE_GRACE_S = 3.0  # SIGTERM, then SIGKILL after this long
 DRAIN_GRACE_S = 1.0  # after the check exits, how long its leftovers may hold the pipes open
-TRACK_INTERVAL_S = 0.25
+TRACK_INTERVAL_S = 1.0  # descendants that outlive their parent are also found by the run marker
 EXIT_POLL_S = 0.02
 # Colour codes are kept in live output and the log, but not in the error text stored and shown as plain text.
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")

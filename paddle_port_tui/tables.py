@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 from rich.text import Text
 
+# Re-exported: it lives with the other result readers so `run --json` can use it without importing rich.
+from paddle_port_tui.results import first_divergence as first_divergence
+
 if TYPE_CHECKING:
     from paddle_port_tui.state import State
     from paddle_port_tui.workspace import Workspace
@@ -94,14 +97,6 @@ def checklist_table(ws: Workspace, state: State) -> Table:
                       Text(str(getattr(step_state, "device", "") or "")),
                       f"{duration:.1f}s" if isinstance(duration, (int, float)) else "")
     return table
-
-
-def first_divergence(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The forward result's `first_divergence`, at the top level or under `details` (both are accepted)."""
-    if not result:
-        return None
-    found = result.get("first_divergence") or (result.get("details") or {}).get("first_divergence")
-    return dict(found) if isinstance(found, Mapping) else None
 
 
 def divergence_table(result: Mapping[str, Any] | None, around: int = 3) -> Table | None:

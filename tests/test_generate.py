@@ -78,3 +78,43 @@ def test_without_a_record_a_different_file_counts_as_edited(tmp_path):
     ws.script_path("weights").write_text(render_script("weights"))
     assert write(ws, state, "weights").status == "current"
     assert "test_tipc/04_test_weights.py" in load_state(ws).generated
+
+
+def test_run_knows_a_script_is_current_without_rendering_and_notices_template_upgrades(tmp_path, monkeypatch):
+    """`run`'s fast path (no Jinja2): current/edited from the render record; a template change falls back."""
+    import shutil
+
+    from fake_checks import write_fake_workspace
+
+    from paddle_port_tui import generate
+    from paddle_port_tui.generate import known_status, plan, render_script, write
+
+    ws = write_fake_workspace(tmp_path / "ws", {})
+    state = load_state(ws)
+    assert known_status(ws, state, "forward") is None  # the porter's script, never recorded
+    assert write(ws, state, "forward").status == "edited" and known_status(ws, state, "forward") == "edited"
+    ws.script_path("data").unlink()
+    assert known_status(ws, state, "data") is None
+    assert write(ws, state, "data").status == "missing" and known_status(ws, state, "data") == "current"
+    text = ws.script_path("data").read_text()
+    ws.script_path("data").write_text(text + "# mine\n")
+    assert known_status(ws, state, "data") == "edited" == plan(ws, state, "data").status
+    ws.script_path("data").write_text(text)
+    assert known_status(ws, state, "data") == "current"
+    del state.generated["test_tipc/02_test_data.py"]  # a lost hash: the record alone is not enough
+    assert known_status(ws, state, "data") is None
+    assert write(ws, state, "data").status == "current" and known_status(ws, state, "data") == "current"
+    templates = tmp_path / "templates"
+    shutil.copytree(generate.TEMPLATES_DIR, templates)
+    monkeypatch.setattr(generate, "TEMPLATES_DIR", templates)
+    generate._environment.cache_clear()
+    try:
+        (templates / "_header.py.j2").write_text((templates / "_header.py.j2").read_text() + "# upgraded\n")
+        assert known_status(ws, state, "data") is None
+        assert plan(ws, state, "data").status == "outdated"
+        assert write(ws, state, "data").written and known_status(ws, state, "data") == "current"
+        assert "# upgraded" in render_script("data")
+        (ws.state_dir / "renders.json").write_text("{not json")
+        assert known_status(ws, state, "data") is None
+    finally:
+        generate._environment.cache_clear()
