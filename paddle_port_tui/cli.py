@@ -404,14 +404,17 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from paddle_port_tui.demo import DemoError, write_demo
+    from paddle_port_tui.demo import DemoError, make_checkpoint, write_demo
 
+    notes = sys.stderr if args.json else sys.stdout
     try:
         root = write_demo(args.dir)
+        print(f"demo workspace written to {root}", file=notes)
+        ws = _open_workspace(str(root))
+        print("creating the demo's reference checkpoint (weights/reference.pth, about 10 s) ...", file=notes)
+        make_checkpoint(root, ws.python())
     except DemoError as error:
         raise UsageError(str(error)) from None
-    print(f"demo workspace written to {root}", file=sys.stderr if args.json else sys.stdout)
-    ws = _open_workspace(str(root))
     if args.headless:
         return run_steps(ws, _selected_steps([]), args.device, False, args.json)
     return _open_wizard(ws)

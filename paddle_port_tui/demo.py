@@ -69,3 +69,25 @@ def write_demo(dest: Path) -> Path:
         if not target.exists():
             target.write_bytes(content)
     return dest
+
+
+CHECKPOINT = "weights/reference.pth"
+
+
+def make_checkpoint(root: Path, python: str) -> Path | None:
+    """Create the demo's reference checkpoint with the porter's interpreter (the app imports no torch).
+
+    Returns the path when it had to be made, None when it was there already. About ten seconds: the
+    checkpoint is the seeded init after a few SGD steps on the small data set (demo_port/make_checkpoint.py).
+    """
+    import subprocess
+
+    target = Path(root) / CHECKPOINT
+    if target.is_file():
+        return None
+    command = [python, "-m", "demo_port.make_checkpoint", "--out", CHECKPOINT]
+    done = subprocess.run(command, cwd=root, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-8:])
+        raise DemoError(f"could not create the demo checkpoint with {python}:\n{tail}")
+    return target

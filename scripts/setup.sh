@@ -12,3 +12,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".[cpu,test]"
   touch "$stamp"
 fi
+# The repository root is the demo workspace: give it the demo's reference checkpoint (made, not shipped).
+if [ ! -f weights/reference.pth ]; then
+  .venv/bin/python -m demo_port.make_checkpoint --out weights/reference.pth
+fi

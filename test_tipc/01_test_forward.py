@@ -3,7 +3,8 @@
 The Paddle model computes the same function as the reference: the same fixed input
 (result/forward_input.npy) through both models, with the same weights, in eval mode.
 
-Compares: logits (pass: mean abs diff <= 1e-5).
+Compares: logits
+Passes when: mean abs diff <= 1e-5
 Run from the workspace root:  python test_tipc/01_test_forward.py [--device gpu:0] [--fresh]
 Evidence: result/forward_ref.npy, result/forward_paddle.npy, result/log/forward_diff.log
 

@@ -3,7 +3,8 @@
 Both data pipelines read the same small set (lite_data.txt) into the same tensors: same length,
 same first N batches with shuffling off and no worker processes.
 
-Compares: length, dataloader_0..N-1, label_0..N-1 (pass: max abs diff <= 1e-6 (exact)).
+Compares: length, dataloader_0..N-1, label_0..N-1
+Passes when: max abs diff <= 1e-6 (exact)
 Run from the workspace root:  python test_tipc/02_test_data.py [--device gpu:0] [--fresh]
 Evidence: result/data_ref.npy, result/data_paddle.npy, result/log/data_diff.log
 

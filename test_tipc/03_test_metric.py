@@ -2,7 +2,8 @@
 
 Each framework's own metric code gives the same top-1/top-5 accuracy on the small val set.
 
-Compares: acc_top1, acc_top5 (pass: max abs diff <= 1e-6 (equal)).
+Compares: acc_top1, acc_top5
+Passes when: max abs diff <= 1e-6 (equal)
 Run from the workspace root:  python test_tipc/03_test_metric.py [--device gpu:0] [--fresh]
 Evidence: result/metric_ref.npy, result/metric_paddle.npy, result/log/metric_diff.log
 

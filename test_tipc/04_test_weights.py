@@ -3,7 +3,8 @@
 The converted .pdparams holds every tensor of the reference checkpoint under the right name and
 layout, loads completely into the Paddle model, and gives the same eval result.
 
-Compares: weight/<name> for every tensor, logits, eval_acc_top1, eval_acc_top5 (pass: every tensor max abs diff <= 1e-6; logits mean <= 1e-5).
+Compares: weight/<name> for every tensor, logits, eval_acc_top1, eval_acc_top5
+Passes when: every tensor max abs diff <= 1e-6; logits mean <= 1e-5
 Run from the workspace root:  python test_tipc/04_test_weights.py [--device gpu:0] [--fresh]
 Evidence: result/weights_ref.npy, result/weights_paddle.npy, result/log/weights_diff.log
 

@@ -3,7 +3,8 @@
 One image through both training engines gives the same class and probability; the model exported
 with paddle.jit.save and run by a Paddle Inference predictor matches the training engine.
 
-Compares: class_id, prob, inference_logits, inference_class_id (pass: class ids equal; prob and logits mean abs diff <= 1e-5).
+Compares: class_id, prob, inference_logits, inference_class_id
+Passes when: class ids equal; prob and logits mean abs diff <= 1e-5
 Run from the workspace root:  python test_tipc/05_test_predict.py [--device gpu:0] [--fresh]
 Evidence: result/predict_ref.npy, result/predict_paddle.npy, result/log/predict_diff.log
 

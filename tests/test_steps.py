@@ -65,6 +65,7 @@ def test_square_linear_copied_without_transpose_fails_forward(demo: Path) -> Non
     import paddle
 
     square = "num_classes = 512"
+    set_config(demo, 'checkpoint = "weights/reference.pth"', "# seeded init: the checkpoint has a 10-class head")
     set_config(demo, "kwargs = { num_classes = 10 }", "kwargs = { num_classes = 512 }")
     set_config(demo, "kwargs = { num_classes = 10 }", "kwargs = { " + square + " }")
     code, good = run_step(demo, "forward")
@@ -258,6 +259,7 @@ def test_models_returning_tuples_are_compared_whole_and_evaluated_on_their_logit
         "        return logits, logits * 2\n\n\n"
         "torch_two_heads, paddle_two_heads = TorchTwoHeads, PaddleTwoHeads\n"
     )
+    set_config(demo, 'checkpoint = "weights/reference.pth"', "# seeded init: the wrappers' names are net.*")
     set_config(demo, '"demo_port.torch_model:resnet18"', '"demo_port.heads:torch_two_heads"')
     set_config(demo, '"demo_port.paddle_model:resnet18"', '"demo_port.heads:paddle_two_heads"')
     code, result = run_step(demo, "forward")
@@ -271,11 +273,7 @@ def test_setup_errors_name_the_key_without_a_traceback(demo: Path) -> None:
     code, result = run_step(demo, "forward", None, "--device", "gpu:0")
     assert code == 2 and "gpu:0" in result["error"] and "doctor" in result["error"]
     assert "Traceback" not in result["error"]
-    set_config(
-        demo,
-        'dataset = "demo_port.torch_data:build_dataset"',
-        'dataset = "demo_port.torch_data:build_dataset"\ncheckpoint = "weights/nope.pth"',
-    )
+    set_config(demo, 'checkpoint = "weights/reference.pth"', 'checkpoint = "weights/nope.pth"')
     code, result = run_step(demo, "forward")
     assert code == 2 and "[reference.checkpoint]" in result["error"] and "nope.pth" in result["error"]
 

@@ -293,10 +293,13 @@ async def test_flood_of_output_is_capped_on_screen_and_kept_on_disk(tmp_path: Pa
 @sync
 async def test_end_to_end_real_demo_to_full_checklist(tmp_path: Path) -> None:
     """The real demo port, real torch and paddle: generate and run all five steps, then export."""
+    from workspaces import install_demo_checkpoint
+
     from paddle_port_tui.demo import write_demo
     from paddle_port_tui.steps import STEPS
 
     ws = Workspace(write_demo(tmp_path / "demo"))
+    install_demo_checkpoint(ws.root)
     app = PaddlePortApp(ws, devices=["cpu"])
     async with app.run_test(size=(120, 40)) as pilot:
         for step in STEPS:

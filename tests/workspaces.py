@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
+
+from paddle_port_tui.demo import CHECKPOINT, make_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_FILES = ("demo_port", "lite_data", "lite_data.txt", "paddle_port.toml")
 
 
 def copy_demo(dest: Path) -> Path:
-    """The demo port in `dest` (no generated scripts, no results)."""
+    """The demo port in `dest` with its reference checkpoint (no generated scripts, no results)."""
     for name in DEMO_FILES:
         source = REPO / name
         if source.is_dir():
             shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, dest / name)
+    install_demo_checkpoint(dest)
     return dest
+
+
+@functools.cache
+def demo_checkpoint() -> Path:
+    """The demo's reference checkpoint, made once per test session (about ten seconds) and then copied."""
+    folder = Path(tempfile.mkdtemp(prefix="paddle-port-demo-checkpoint-"))
+    make_checkpoint(REPO, sys.executable)  # no-op when the repository root already has it
+    shutil.copy2(REPO / CHECKPOINT, folder / "reference.pth")
+    return folder / "reference.pth"
+
+
+def install_demo_checkpoint(workspace: Path) -> None:
+    (workspace / "weights").mkdir(exist_ok=True)
+    shutil.copy2(demo_checkpoint(), workspace / CHECKPOINT)
 
 
 def set_config(workspace: Path, old: str, new: str) -> None:

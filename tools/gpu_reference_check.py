@@ -46,6 +46,9 @@ def main(out: Path, device_name: str = "gpu:0") -> int:
     )
     (workspace / "paddle_port.toml").write_text(config_text)
     add_workspace_to_path(workspace)
+    from demo_port.make_checkpoint import make_checkpoint
+
+    make_checkpoint(workspace / "weights/reference.pth", workspace / "lite_data.txt")
     config = load_config(workspace / "paddle_port.toml")
 
     # The context sets the determinism variables before torch initialises CUDA.

@@ -1,0 +1,63 @@
+"""Create the demo's reference checkpoint, `weights/reference.pth`, deterministically.
+
+A real port starts from a trained PyTorch checkpoint; the demo makes one in seconds instead of shipping
+45 MB: the seeded init, a few steps of SGD on the small data set, then the BatchNorm running statistics
+those steps leave behind. The result is a genuine checkpoint file (loaded, converted and verified by the
+checks like any other), with weights and statistics no default init would have.
+
+    python -m demo_port.make_checkpoint [--out weights/reference.pth] [--seed 33] [--steps 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+from pathlib import Path
+
+import torch
+
+from demo_port.torch_data import build_dataset
+from demo_port.torch_model import resnet18
+
+
+def read_samples(list_file: Path) -> list[tuple[str, int]]:
+    root = list_file.parent
+    lines = [line.split() for line in list_file.read_text().splitlines() if line.strip()]
+    return [(str(root / path), int(label)) for path, label in lines]
+
+
+def make_checkpoint(out: Path, list_file: Path, seed: int = 33, steps: int = 3) -> Path:
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+    model = resnet18(num_classes=10)
+    dataset = build_dataset(read_samples(list_file))
+    images = torch.stack([dataset[index][0] for index in range(len(dataset))])
+    labels = torch.tensor([dataset[index][1] for index in range(len(dataset))])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model.train()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(images), labels).backward()
+        optimizer.step()
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f"{out.name}.{os.getpid()}.partial")
+    partial.write_bytes(buffer.getvalue())
+    partial.replace(out)  # never a half-written checkpoint under the real name
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("weights/reference.pth"))
+    parser.add_argument("--list", type=Path, default=Path("lite_data.txt"))
+    parser.add_argument("--seed", type=int, default=33)
+    parser.add_argument("--steps", type=int, default=3)
+    args = parser.parse_args()
+    print(f"wrote {make_checkpoint(args.out, args.list, args.seed, args.steps)}")
+
+
+if __name__ == "__main__":
+    main()
