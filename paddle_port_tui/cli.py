@@ -117,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except (ConfigError, UsageError) as error:
         print(f"paddle-port: error: {error}", file=sys.stderr)
+        if getattr(args, "json", False):  # a machine reading stdout gets a document, not silence
+            from paddle_port_checks.atomic import dumps_strict
+
+            print(dumps_strict({"passed": False, "error": str(error), "steps": []}, indent=2))
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("paddle-port: interrupted", file=sys.stderr)
@@ -301,7 +305,15 @@ def run_steps(ws: Workspace, steps: list[Step], device: str, fresh: bool, as_jso
 
     screen = None if as_json else _Screen()
     state = _state(ws)
-    device = device or state.device or ws.load_config().device
+    # The command line, else the config: a device picked in the wizard must not steer a headless CI run.
+    if device:
+        from paddle_port_checks.device import DeviceError, parse_device
+
+        try:
+            parse_device(device)
+        except DeviceError as error:
+            raise UsageError(f"--device: {error}") from None
+    device = device or ws.load_config().device
     documents, statuses = [], []
     for step in steps:
         message = _ensure_script(ws, state, step, trust_record=True)
@@ -372,6 +384,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from paddle_port_tui.workspace import Workspace
 
     ws = Workspace(args.workspace)  # a report of a workspace whose config broke later is still useful
+    if not ws.config_path.is_file() and not ws.state_path.is_file():
+        raise UsageError(f"{ws.root} is not a paddle-port workspace (no paddle_port.toml, no .paddle_port/state.json)")
     state = _state(ws)
     if args.output == "-":
         sys.stdout.write(RENDERERS[args.format](build_report(ws, state)))

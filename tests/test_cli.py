@@ -153,3 +153,27 @@ def test_help_imports_no_ui_and_no_framework(argv):
     assert done.returncode == 0, done.stderr
     assert "usage: paddle-port" in done.stdout
     assert "HEAVY []" in done.stderr
+
+
+def test_json_consumers_get_a_document_even_when_the_run_cannot_start(tmp_path, capsys):
+    ws = write_fake_workspace(tmp_path)
+    code, out, err = run_cli(capsys, "run", "forward", "--device", "tpu", "--json", "--workspace", str(ws.root))
+    assert code == 2 and "--device" in err
+    document = json.loads(out)
+    assert document["passed"] is False and document["steps"] == [] and "tpu" in document["error"]
+
+
+def test_the_device_comes_from_the_command_line_or_the_config_not_the_wizard(tmp_path, capsys):
+    from paddle_port_tui.state import load_state, save_state
+
+    ws = write_fake_workspace(tmp_path)
+    state = load_state(ws)
+    state.device = "gpu:3"  # picked in the wizard earlier
+    save_state(ws, state)
+    code, out, _ = run_cli(capsys, "run", "forward", "--workspace", str(ws.root))
+    assert code == 0 and "device=cpu" in out and "device=gpu:3" not in out
+
+
+def test_report_of_a_folder_that_is_no_workspace_is_an_error(tmp_path, capsys):
+    code, out, err = run_cli(capsys, "report", "--format", "md", "--workspace", str(tmp_path / "typo"))
+    assert code == 2 and "not a paddle-port workspace" in err and not (tmp_path / "typo").exists()
