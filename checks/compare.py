@@ -46,6 +46,8 @@ class KeyDiff:
     worst_index: tuple[int, ...] | None
     min_passing_threshold: float | None
     problem: str | None
+    # Single values (an accuracy, a class id, a length) as they are: "0.1667 vs 0.1667" says more than a diff.
+    values: tuple[float, float] | None = None
     # Not part of the JSON entry: the reference magnitude, for the near-zero warning.
     ref_absmax: float | None = None
 
@@ -167,6 +169,7 @@ def compare_arrays(key: str, ref: Any, paddle: Any, threshold: float, method: st
         passed=passed,
         min_passing_threshold=needed if problem is None and math.isfinite(needed) else None,
         problem=problem,
+        values=(float(a.reshape(-1)[0]), float(b.reshape(-1)[0])) if a.size == 1 else None,
         ref_absmax=ref_absmax,
     )
 

@@ -44,12 +44,19 @@ def decisive(result: dict[str, Any]) -> str:
     if not rows:
         return "no keys compared"
     failing = [row for row in rows if not row.get("passed")]
+    if not failing and all(_closeness(row) == 0 for row in rows):  # nothing to rank: say it is exact
+        exact = f"all {len(rows)} keys exact" if len(rows) > 1 else f"{rows[0].get('key')} exact"
+        shown = next((row for row in rows if row.get("values")), None)
+        return f"{exact}; {shown['key']} = {_number(shown['values'][0])}" if shown else exact
     worst = max(failing or rows, key=_closeness)
     if worst.get("problem"):
         return f"{worst.get('key')}: {worst['problem']}"
     method = worst.get("method") or "mean"
     relation = "<=" if worst.get("passed") else ">"
-    return f"{worst.get('key')} {method} {_number(worst.get(method))} {relation} {_number(worst.get('threshold'))}"
+    line = f"{worst.get('key')} {method} {_number(worst.get(method))} {relation} {_number(worst.get('threshold'))}"
+    if worst.get("values"):
+        line += f" ({_number(worst['values'][0])} vs {_number(worst['values'][1])})"
+    return line
 
 
 def _closeness(row: dict[str, Any]) -> float:

@@ -13,7 +13,7 @@ from paddle_port_checks.compare import KeyDiff, all_passed, compare, near_zero_w
 # The fields of one "keys" entry of result/<step>.json, as fixed in docs/ARCHITECTURE.md.
 ARCHITECTURE_KEY_FIELDS = {
     "key", "mean", "max", "min", "threshold", "method", "passed", "shape_ref", "shape_paddle", "max_rel",
-    "cosine", "within_tol", "worst_index", "min_passing_threshold", "problem",
+    "cosine", "within_tol", "worst_index", "min_passing_threshold", "problem", "values",
 }
 
 
@@ -222,3 +222,9 @@ def test_large_arrays_use_one_float64_temporary():
     float64_temporary = n * 8
     assert peak < 1.25 * float64_temporary + n  # + one boolean mask for within_tol
     assert diff.passed
+
+
+def test_single_values_are_reported_as_they_are():
+    accuracy = only(compare({"acc_top1": np.array(0.25)}, {"acc_top1": 0.125}, 1e-6, method="max"))
+    assert accuracy.to_json()["values"] == [0.25, 0.125] and not accuracy.passed
+    assert only(compare({"logits": np.ones(3)}, {"logits": np.ones(3)}, 1e-6)).to_json()["values"] is None
