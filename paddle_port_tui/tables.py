@@ -83,6 +83,7 @@ def checklist_table(ws: Workspace, state: State) -> Table:
     table.add_column("step")
     table.add_column("status")
     table.add_column("decisive numbers")
+    table.add_column("ran (UTC)")
     table.add_column("device")
     table.add_column("time", justify="right")
     for step in STEPS:
@@ -93,7 +94,9 @@ def checklist_table(ws: Workspace, state: State) -> Table:
         last_line = (str(error).strip().splitlines() or [""])[-1] if error else ""
         detail = Text(decisive(result) if result else (f"error: {last_line}" if last_line else ""))
         duration = getattr(step_state, "duration_s", None)
+        ran = getattr(step_state, "finished_at", None) or getattr(step_state, "started_at", None) or ""
         table.add_row(str(step.number), step.id, verdict(status), detail,
+                      Text(ran[5:16].replace("T", " ")),  # "2026-11-28T01:50:30Z" -> "11-28 01:50"
                       Text(str(getattr(step_state, "device", "") or "")),
                       f"{duration:.1f}s" if isinstance(duration, (int, float)) else "")
     return table
