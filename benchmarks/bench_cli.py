@@ -63,9 +63,10 @@ def main() -> int:
     step = step_by_id(args.step)
     with tempfile.TemporaryDirectory(prefix="paddle-port-bench-") as scratch:
         if args.workspace is None:
-            from paddle_port_tui.demo import write_demo
+            from paddle_port_tui.demo import make_checkpoint, write_demo
 
             root = write_demo(Path(scratch) / "demo")
+            make_checkpoint(root, sys.executable)
         else:
             root = args.workspace.resolve()
         run = [*CLI, "run", step.id, "--workspace", str(root)]

@@ -6,31 +6,38 @@ written to the log file as it arrives, so the full output is on disk however fas
 handed to the consumer through a queue that drops (and counts) lines rather than ever stalling the
 child. Cancelling kills the whole tree: the process group, plus descendants that left it (DataLoader
 workers), which are tracked with psutil while the check runs.
+
+Two drivers share that logic (`_ChildRun`): the async `CheckRun` for the wizard, and a blocking one
+behind `run_blocking` for the CLI, which so never imports asyncio (tens of milliseconds per command) and
+waits on the child's pidfd instead of polling for its exit. psutil is imported only once a child runs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import re
 import signal
+import subprocess
 import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
-
-import psutil
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from paddle_port_checks.config import ConfigError
 
 from .state import COMPLETED, State, StepState, load_state, save_state, utc_now
 from .steps import Step
 from .workspace import Workspace, as_step, file_hash
+
+if TYPE_CHECKING:
+    import asyncio
+
+    import psutil
 
 EVENT_FD_ENV = "PADDLE_PORT_EVENT_FD"  # the name the checks read (paddle_port_checks.events)
 # Inherited by every descendant, even one that left the process group and whose parent already died:
@@ -45,7 +52,7 @@ ERROR_TAIL_LINES = 20
 TERMINATE_GRACE_S = 3.0  # SIGTERM, then SIGKILL after this long
 DRAIN_GRACE_S = 1.0  # after the check exits, how long its leftovers may hold the pipes open
 TRACK_INTERVAL_S = 1.0  # descendants that outlive their parent are also found by the run marker
-EXIT_POLL_S = 0.02
+EXIT_POLL_S = 0.02  # only where the exit cannot be waited for (no pidfd; asyncio's watcher)
 # Colour codes are kept in live output and the log, but not in the error text stored and shown as plain text.
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
@@ -114,11 +121,13 @@ def _decode_lines(lines: list[bytes]) -> list[str]:
     return texts
 
 
-class CheckRun:
-    """One run of one step's script; iterate `stream()` once, call `cancel()` from anywhere.
+class _ChildRun:
+    """One run of one step's script, whatever drives it: what the async and the blocking driver share.
 
-    Pass `state` to have the run update that State object in place (the wizard's live copy);
-    without it the run loads the saved state and updates that.
+    Starting (argv, environment, the state saved), turning output chunks and event lines into batches,
+    tracking and killing the process tree, and deciding and recording the outcome. A driver owns the
+    child (`_process`: anything with `pid` and `returncode`, the latter None until the child is reaped)
+    and says where batches go (`_deliver`).
     """
 
     def __init__(self, ws: Workspace, step: Step | str, device: str, fresh: bool = False,
@@ -130,12 +139,9 @@ class CheckRun:
         self.state = state if state is not None else load_state(ws)
         self.dropped_lines = 0  # lines not handed to the consumer (still in the log file)
         self._cancel_requested = False
-        self._process: asyncio.subprocess.Process | None = None
+        self._process: Any = None
         self._tree: dict[int, psutil.Process] = {}
-        # Output lines travel in one batch per chunk read: a queue operation per line would cost more
-        # than everything else the runner does with a line.
-        self._queue: asyncio.Queue[Batch] = asyncio.Queue()
-        self._pending_lines = 0
+        self._pending_lines = 0  # lines delivered that the consumer has not taken yet
         self._unannounced_drops = 0
         self._tail: deque[str] = deque(maxlen=ERROR_TAIL_LINES)
         self._started_wall = 0.0
@@ -161,59 +167,23 @@ class CheckRun:
         """Stop the run: SIGTERM to the whole tree, SIGKILL after a short grace; status `cancelled`."""
         self._cancel_requested = True  # a plain flag, polled by the supervisor: safe from any thread
 
-    async def stream(self) -> AsyncIterator[Message]:
-        """Start the check and yield its output lines and events as they come, then `Finished`."""
-        batches = self.batches()
-        try:
-            async for batch in batches:
-                if isinstance(batch, OutputLines):
-                    for text in batch.texts:
-                        yield OutputLine(text)
-                else:
-                    yield batch
-        finally:
-            await batches.aclose()  # closing mid-run must reach `batches`, which kills the tree
+    def _deliver(self, batch: Batch) -> None:
+        raise NotImplementedError
 
-    async def batches(self) -> AsyncIterator[Batch]:
-        """Like `stream()`, but output comes as read: one `OutputLines` per chunk, not a message per line.
-        A consumer that draws lines (the wizard) then pays per chunk, and allocates no object per line,
-        which under a flood is what keeps it answering keys."""
+    def _refusal(self) -> Finished | None:
+        """Why the run cannot start (cancelled already, no script), recorded; None when it can."""
         if self._cancel_requested:
-            yield self._finish(Finished("cancelled", None, None, None))
-            return
+            return self._finish(Finished("cancelled", None, None, None))
         script = self.ws.script_path(self.step)
         if not script.exists():
             message = (f"{self.ws.relative(script)} does not exist: "
                        f"generate it first (paddle-port generate {self.step.id})")
-            yield self._finish(Finished("error", None, None, message))
-            return
-        read_fd, write_fd = os.pipe()
-        try:
-            await self._start(write_fd)
-        except OSError as error:
-            os.close(read_fd)
-            yield self._finish(Finished("error", None, None, f"could not start {self.command()[0]}: {error}"))
-            return
-        finally:
-            os.close(write_fd)  # the child holds its own copy; ours would keep the pipe from reaching EOF
-        supervisor = asyncio.ensure_future(self._supervise(read_fd))
-        try:
-            while True:
-                batch = await self._queue.get()
-                if isinstance(batch, OutputLines):
-                    self._pending_lines -= len(batch.texts)
-                yield batch
-                if isinstance(batch, Finished):
-                    return
-        finally:
-            if not supervisor.done():
-                # The consumer went away mid-run (closed the stream, was cancelled): no orphans.
-                self._cancel_requested = True
-                self._signal_tree(signal.SIGKILL, find_strays=True)
-                supervisor.cancel()
-                self._finish(Finished("cancelled", None, None, None))
+            return self._finish(Finished("error", None, None, message))
+        return None
 
-    async def _start(self, event_fd: int) -> None:
+    def _spawn_options(self, event_fd: int) -> dict[str, Any]:
+        """The child's set-up, common to both drivers (asyncio takes subprocess.Popen's arguments).
+        Only what the child needs is done before it starts; the bookkeeping waits for `_record_start`."""
         env = dict(os.environ, PYTHONUNBUFFERED="1", **{EVENT_FD_ENV: str(event_fd), RUN_MARKER_ENV: self._run_id})
         if "NO_COLOR" in env:
             env.pop("FORCE_COLOR", None)
@@ -221,17 +191,23 @@ class CheckRun:
             env["FORCE_COLOR"] = "1"
         self._result_before = _signature(self.ws.result_path(self.step))
         self._started_wall, self._started_monotonic = time.time(), time.monotonic()
-        self.ws.logs_dir.mkdir(parents=True, exist_ok=True)
+        return {"cwd": self.ws.root, "env": env, "stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE,
+                "stderr": subprocess.STDOUT, "start_new_session": True, "pass_fds": (event_fd,)}
+
+    def _start_failed(self, error: OSError) -> Finished:
+        return self._finish(Finished("error", None, None, f"could not start {self.command()[0]}: {error}"))
+
+    def _record_start(self) -> None:
+        """The run in the state, saved, once the child runs (the script is hashed while it starts)."""
         step_state = self._new_step_state("running")
         step_state.log_path = self.ws.relative(self.ws.log_path(self.step))
-        self._process = await asyncio.create_subprocess_exec(
-            *self.command(), cwd=self.ws.root, env=env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True, pass_fds=(event_fd,),
-        )
         step_state.pid = self._process.pid
         self.state.current_step = self.step.id
         save_state(self.ws, self.state)
+
+    def _open_log(self) -> BinaryIO:
+        self.ws.logs_dir.mkdir(parents=True, exist_ok=True)
+        return open(self.ws.log_path(self.step), "wb", buffering=0)
 
     def _new_step_state(self, status: str) -> StepState:
         """A new run forgets the previous one; the hashes say which script and config this run used."""
@@ -250,48 +226,8 @@ class CheckRun:
         except ConfigError:
             return ""
 
-    async def _supervise(self, read_fd: int) -> None:
-        """Own the child until it is gone and its pipes are drained, then post `Finished`."""
-        process = self._process
-        assert process is not None and process.stdout is not None
-        with open(self.ws.log_path(self.step), "wb", buffering=0) as log:
-            pumps = [
-                asyncio.ensure_future(self._pump_output(process.stdout, log)),
-                asyncio.ensure_future(self._pump_events(read_fd)),
-            ]
-            tracker = asyncio.ensure_future(self._track_tree())
-            try:
-                await self._wait_or_cancel(process)
-                if not self._cancel_requested:  # let descendants finish their last words
-                    await asyncio.wait(pumps, timeout=DRAIN_GRACE_S)
-                # No orphans: whatever the check left behind dies with it.
-                self._signal_tree(signal.SIGKILL, find_strays=True)
-                await asyncio.wait(pumps, timeout=DRAIN_GRACE_S)
-            finally:
-                for task in (*pumps, tracker):
-                    task.cancel()
-        self._queue.put_nowait(self._finish(self._outcome(process.returncode)))
-
-    async def _wait_or_cancel(self, process: asyncio.subprocess.Process) -> None:
-        """Wait for the child to exit; on cancel, terminate the tree and escalate after the grace."""
-        while process.returncode is None and not self._cancel_requested:
-            await asyncio.sleep(EXIT_POLL_S)
-        if process.returncode is None:
-            self._snapshot_tree()
-            self._signal_tree(signal.SIGTERM, find_strays=True)
-            if not await _exited(process, TERMINATE_GRACE_S):
-                self._signal_tree(signal.SIGKILL, find_strays=True)
-                await _exited(process, None)  # SIGKILL cannot be refused
-
-    async def _pump_output(self, stdout: asyncio.StreamReader, log: BinaryIO) -> None:
-        splitter = _LineSplitter()
-        while chunk := await stdout.read(CHUNK_BYTES):
-            log.write(chunk)
-            self._offer_lines(splitter.feed(chunk))
-        self._offer_lines(splitter.finish(), last=True)
-
     def _offer_lines(self, lines: list[bytes], last: bool = False) -> None:
-        """Queue lines for the consumer unless it is too far behind (the log file has them anyway)."""
+        """Deliver lines to the consumer unless it is too far behind (the log file has them anyway)."""
         texts = _decode_lines(lines)
         self._tail.extend(texts[-ERROR_TAIL_LINES:])
         room = max(0, MAX_PENDING_LINES - self._pending_lines)
@@ -305,7 +241,7 @@ class CheckRun:
             batch.append(self._drop_notice())
         if batch:
             self._pending_lines += len(batch)
-            self._queue.put_nowait(OutputLines(batch))
+            self._deliver(OutputLines(batch))
 
     def _drop_notice(self) -> str:
         log = self.ws.relative(self.ws.log_path(self.step))
@@ -313,50 +249,35 @@ class CheckRun:
         self._unannounced_drops = 0
         return notice
 
-    async def _pump_events(self, read_fd: int) -> None:
-        """Every event, in order; events are few and carry results, so none is ever dropped."""
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=MAX_LINE_BYTES)
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
-        )
-        try:
-            splitter = _LineSplitter()
-            while chunk := await reader.read(CHUNK_BYTES):
-                for line in splitter.feed(chunk):
-                    self._offer_event(line)
-            for line in splitter.finish():
-                self._offer_event(line)
-        finally:
-            transport.close()
-
     def _offer_event(self, line: bytes) -> None:
+        """Every event, in order; events are few and carry results, so none is ever dropped."""
         try:
             data = json.loads(line)
         except ValueError:
             return  # not an event (a stray write to the descriptor): the output log has the story
         if isinstance(data, dict):
-            self._queue.put_nowait(CheckEvent(data))
-
-    async def _track_tree(self) -> None:
-        """Remember every descendant while the check runs: once it dies they are re-parented and hidden."""
-        while True:
-            self._snapshot_tree()
-            await asyncio.sleep(TRACK_INTERVAL_S)
+            self._deliver(CheckEvent(data))
 
     def _snapshot_tree(self) -> None:
+        """Remember every descendant while the check runs: once it dies they are re-parented and hidden."""
         if self._process is None:
             return
+        import psutil
+
         with contextlib.suppress(psutil.Error):
             for child in psutil.Process(self._process.pid).children(recursive=True):
                 self._tree.setdefault(child.pid, child)
 
     def _find_strays(self) -> None:
         """Add every process that carries this run's marker: descendants the snapshots missed."""
-        for process in psutil.process_iter():
+        strays = [pid for pid in _pids_marked(f"{RUN_MARKER_ENV}={self._run_id}") if pid not in self._tree]
+        if not strays:
+            return  # the usual case, which so needs no psutil
+        import psutil
+
+        for pid in strays:
             with contextlib.suppress(psutil.Error):
-                if process.pid not in self._tree and process.environ().get(RUN_MARKER_ENV) == self._run_id:
-                    self._tree[process.pid] = process
+                self._tree[pid] = psutil.Process(pid)
 
     def _signal_tree(self, sig: signal.Signals, find_strays: bool = False) -> None:
         """Signal the check's process group and every descendant known (psutil guards against pid reuse)."""
@@ -369,9 +290,12 @@ class CheckRun:
             # members are found by the marker instead.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._process.pid, sig)
-        for process in self._tree.values():
-            with contextlib.suppress(psutil.Error):
-                process.send_signal(sig)
+        if self._tree:
+            import psutil
+
+            for process in self._tree.values():
+                with contextlib.suppress(psutil.Error):
+                    process.send_signal(sig)
 
     def _outcome(self, exit_code: int | None) -> Finished:
         if self._cancel_requested:
@@ -406,7 +330,7 @@ class CheckRun:
             return self._finished
         self._finished = finished
         step_state = self.step_state
-        if self._process is None:  # it never started, so `_start` did not record the run yet
+        if self._process is None:  # it never started, so `_record_start` did not record the run yet
             step_state = self._new_step_state(finished.status)
         step_state.status, step_state.exit_code, step_state.error = finished.status, finished.exit_code, finished.error
         step_state.finished_at = utc_now()
@@ -417,9 +341,296 @@ class CheckRun:
         return finished
 
 
+class CheckRun(_ChildRun):
+    """One run of one step's script in an asyncio loop; iterate `stream()` once, call `cancel()` from anywhere.
+
+    Pass `state` to have the run update that State object in place (the wizard's live copy);
+    without it the run loads the saved state and updates that.
+    """
+
+    def __init__(self, ws: Workspace, step: Step | str, device: str, fresh: bool = False,
+                 state: State | None = None) -> None:
+        import asyncio
+
+        super().__init__(ws, step, device, fresh=fresh, state=state)
+        self._process: asyncio.subprocess.Process | None = None
+        # Output lines travel in one batch per chunk read: a queue operation per line would cost more
+        # than everything else the runner does with a line.
+        self._queue: asyncio.Queue[Batch] = asyncio.Queue()
+
+    def _deliver(self, batch: Batch) -> None:
+        self._queue.put_nowait(batch)
+
+    async def stream(self) -> AsyncIterator[Message]:
+        """Start the check and yield its output lines and events as they come, then `Finished`."""
+        batches = self.batches()
+        try:
+            async for batch in batches:
+                if isinstance(batch, OutputLines):
+                    for text in batch.texts:
+                        yield OutputLine(text)
+                else:
+                    yield batch
+        finally:
+            await batches.aclose()  # closing mid-run must reach `batches`, which kills the tree
+
+    async def batches(self) -> AsyncIterator[Batch]:
+        """Like `stream()`, but output comes as read: one `OutputLines` per chunk, not a message per line.
+        A consumer that draws lines (the wizard) then pays per chunk, and allocates no object per line,
+        which under a flood is what keeps it answering keys."""
+        import asyncio
+
+        refusal = self._refusal()
+        if refusal is not None:
+            yield refusal
+            return
+        read_fd, write_fd = os.pipe()
+        try:
+            self._process = await asyncio.create_subprocess_exec(*self.command(), **self._spawn_options(write_fd))
+        except OSError as error:
+            os.close(read_fd)
+            yield self._start_failed(error)
+            return
+        finally:
+            os.close(write_fd)  # the child holds its own copy; ours would keep the pipe from reaching EOF
+        self._record_start()
+        supervisor = asyncio.ensure_future(self._supervise(read_fd))
+        try:
+            while True:
+                batch = await self._queue.get()
+                if isinstance(batch, OutputLines):
+                    self._pending_lines -= len(batch.texts)
+                yield batch
+                if isinstance(batch, Finished):
+                    return
+        finally:
+            if not supervisor.done():
+                # The consumer went away mid-run (closed the stream, was cancelled): no orphans.
+                self._cancel_requested = True
+                self._signal_tree(signal.SIGKILL, find_strays=True)
+                supervisor.cancel()
+                self._finish(Finished("cancelled", None, None, None))
+
+    async def _supervise(self, read_fd: int) -> None:
+        """Own the child until it is gone and its pipes are drained, then post `Finished`."""
+        import asyncio
+
+        process = self._process
+        assert process is not None and process.stdout is not None
+        with self._open_log() as log:
+            pumps = [
+                asyncio.ensure_future(self._pump_output(process.stdout, log)),
+                asyncio.ensure_future(self._pump_events(read_fd)),
+            ]
+            tracker = asyncio.ensure_future(self._track_tree())
+            try:
+                await self._wait_or_cancel(process)
+                if not self._cancel_requested:  # let descendants finish their last words
+                    await asyncio.wait(pumps, timeout=DRAIN_GRACE_S)
+                # No orphans: whatever the check left behind dies with it.
+                self._signal_tree(signal.SIGKILL, find_strays=True)
+                await asyncio.wait(pumps, timeout=DRAIN_GRACE_S)
+            finally:
+                for task in (*pumps, tracker):
+                    task.cancel()
+        self._deliver(self._finish(self._outcome(process.returncode)))
+
+    async def _wait_or_cancel(self, process: asyncio.subprocess.Process) -> None:
+        """Wait for the child to exit; on cancel, terminate the tree and escalate after the grace."""
+        import asyncio
+
+        while process.returncode is None and not self._cancel_requested:
+            await asyncio.sleep(EXIT_POLL_S)
+        if process.returncode is None:
+            self._snapshot_tree()
+            self._signal_tree(signal.SIGTERM, find_strays=True)
+            if not await _exited(process, TERMINATE_GRACE_S):
+                self._signal_tree(signal.SIGKILL, find_strays=True)
+                await _exited(process, None)  # SIGKILL cannot be refused
+
+    async def _pump_output(self, stdout: asyncio.StreamReader, log: BinaryIO) -> None:
+        splitter = _LineSplitter()
+        while chunk := await stdout.read(CHUNK_BYTES):
+            log.write(chunk)
+            self._offer_lines(splitter.feed(chunk))
+        self._offer_lines(splitter.finish(), last=True)
+
+    async def _pump_events(self, read_fd: int) -> None:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=MAX_LINE_BYTES)
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
+        )
+        try:
+            splitter = _LineSplitter()
+            while chunk := await reader.read(CHUNK_BYTES):
+                for line in splitter.feed(chunk):
+                    self._offer_event(line)
+            for line in splitter.finish():
+                self._offer_event(line)
+        finally:
+            transport.close()
+
+    async def _track_tree(self) -> None:
+        """Snapshot the tree now and then; not at once, when the just-started child has no children yet."""
+        import asyncio
+
+        while True:
+            await asyncio.sleep(TRACK_INTERVAL_S)
+            self._snapshot_tree()
+
+
+class _BlockingRun(_ChildRun):
+    """The CLI's driver: `subprocess.Popen` and a selector over the output, the event pipe and the child's
+    pidfd, so the process sleeps until something happens, and output is handed to callbacks as read."""
+
+    def __init__(self, ws: Workspace, step: Step | str, device: str,
+                 on_line: Callable[[str], None] | None, on_event: Callable[[dict[str, Any]], None] | None,
+                 fresh: bool = False, state: State | None = None) -> None:
+        super().__init__(ws, step, device, fresh=fresh, state=state)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._on_line, self._on_event = on_line, on_event
+
+    def _deliver(self, batch: Batch) -> None:
+        if isinstance(batch, OutputLines):
+            self._pending_lines -= len(batch.texts)  # taken at once: a blocking consumer is never behind
+            if self._on_line is not None:
+                for text in batch.texts:
+                    self._on_line(text)
+        elif isinstance(batch, CheckEvent) and self._on_event is not None:
+            self._on_event(batch.data)
+
+    def run(self) -> Finished:
+        """Run the check to the end; any exception (Ctrl+C) kills the whole tree, is recorded, re-raised."""
+        refusal = self._refusal()
+        if refusal is not None:
+            return refusal
+        read_fd, write_fd = os.pipe()
+        try:
+            self._process = subprocess.Popen(self.command(), **self._spawn_options(write_fd))
+        except OSError as error:
+            os.close(read_fd)
+            return self._start_failed(error)
+        finally:
+            os.close(write_fd)  # the child holds its own copy; ours would keep the pipe from reaching EOF
+        try:
+            self._record_start()
+            with self._open_log() as log:
+                self._supervise(read_fd, log)
+        except BaseException:
+            self._cancel_requested = True
+            self._snapshot_tree()
+            self._signal_tree(signal.SIGKILL, find_strays=True)
+            self._process.wait()  # SIGKILL cannot be refused
+            self._finish(Finished("cancelled", self._process.returncode, None, None))
+            raise
+        finally:
+            os.close(read_fd)
+            self._process.stdout.close()
+        return self._finish(self._outcome(self._process.returncode))
+
+    def _supervise(self, read_fd: int, log: BinaryIO) -> None:
+        """Read until the child is gone and its pipes are drained (bounded when leftovers hold them)."""
+        import selectors
+
+        process = self._process
+        assert process is not None and process.stdout is not None
+        splitters = {process.stdout.fileno(): _LineSplitter(), read_fd: _LineSplitter()}
+        open_pipes = set(splitters)
+        exit_fd = _pidfd(process.pid)
+        with selectors.DefaultSelector() as selector, contextlib.ExitStack() as closing:
+            for fd in open_pipes:
+                selector.register(fd, selectors.EVENT_READ)
+            if exit_fd is not None:
+                closing.callback(os.close, exit_fd)
+                selector.register(exit_fd, selectors.EVENT_READ)
+            next_snapshot = time.monotonic() + TRACK_INTERVAL_S
+            drain_until: float | None = None  # set when the child has exited
+            killed = False
+            while True:
+                if process.returncode is None and exit_fd is None:
+                    process.poll()
+                now = time.monotonic()
+                if process.returncode is None and now >= next_snapshot:
+                    self._snapshot_tree()
+                    next_snapshot = now + TRACK_INTERVAL_S
+                if process.returncode is not None and drain_until is None:
+                    drain_until = now + DRAIN_GRACE_S
+                if drain_until is not None and (not open_pipes or now >= drain_until):
+                    if killed or not open_pipes:
+                        break
+                    # Leftovers hold the pipes open: no orphans, and a last grace for their words.
+                    self._signal_tree(signal.SIGKILL, find_strays=True)
+                    killed, drain_until = True, now + DRAIN_GRACE_S
+                timeout = (drain_until if drain_until is not None else next_snapshot) - now
+                if exit_fd is None and process.returncode is None:
+                    timeout = min(timeout, EXIT_POLL_S)
+                for key, _ in selector.select(max(timeout, 0.0)):
+                    if key.fd == exit_fd:
+                        selector.unregister(exit_fd)
+                        process.wait()  # exited: this reaps it at once
+                    elif chunk := os.read(key.fd, CHUNK_BYTES):
+                        self._take(key.fd, read_fd, splitters[key.fd].feed(chunk), log, chunk)
+                    else:
+                        selector.unregister(key.fd)
+                        open_pipes.discard(key.fd)
+            if not killed:  # whatever the check left behind dies with it
+                self._signal_tree(signal.SIGKILL, find_strays=True)
+        self._offer_lines(splitters[process.stdout.fileno()].finish(), last=True)
+        for line in splitters[read_fd].finish():
+            self._offer_event(line)
+
+    def _take(self, fd: int, event_fd: int, lines: list[bytes], log: BinaryIO, chunk: bytes) -> None:
+        if fd == event_fd:
+            for line in lines:
+                self._offer_event(line)
+        else:
+            log.write(chunk)
+            self._offer_lines(lines)
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when the process exits (Linux 5.3+), else None: then poll."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _pids_marked(marker: str) -> list[int]:
+    """The processes whose environment holds `marker` (NAME=value). On Linux /proc is read directly and
+    only this user's processes are opened (no other can carry it): far cheaper than psutil's objects."""
+    name, _, value = marker.partition("=")
+    if not os.path.isdir("/proc/self"):
+        import psutil
+
+        found = []
+        for process in psutil.process_iter():
+            with contextlib.suppress(psutil.Error):
+                if process.environ().get(name) == value:
+                    found.append(process.pid)
+        return found
+    needle, uid, found = b"\0" + marker.encode() + b"\0", os.getuid(), []
+    with os.scandir("/proc") as entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid != uid:
+                    continue
+                with open(f"/proc/{entry.name}/environ", "rb") as environ:
+                    if needle in b"\0" + environ.read() + b"\0":
+                        found.append(int(entry.name))
+    return found
+
+
 async def _exited(process: asyncio.subprocess.Process, timeout: float | None) -> bool:
     """Wait for the exit itself. `process.wait()` also waits for the pipes to close, which a surviving
     descendant can hold open for ever; `returncode` is set as soon as the child is reaped."""
+    import asyncio
+
     deadline = None if timeout is None else time.monotonic() + timeout
     while process.returncode is None:
         if deadline is not None and time.monotonic() >= deadline:
@@ -449,16 +660,6 @@ def run_blocking(ws: Workspace, step: Step | str, device: str,
                  on_line: Callable[[str], None] | None = None,
                  on_event: Callable[[dict[str, Any]], None] | None = None,
                  fresh: bool = False, state: State | None = None) -> Finished:
-    """Run one check to the end for the CLI; Ctrl+C cancels the run (whole tree) and re-raises."""
-
-    async def consume() -> Finished:
-        async for message in CheckRun(ws, step, device, fresh=fresh, state=state).stream():
-            if isinstance(message, OutputLine) and on_line is not None:
-                on_line(message.text)
-            elif isinstance(message, CheckEvent) and on_event is not None:
-                on_event(message.data)
-            elif isinstance(message, Finished):
-                return message
-        raise RuntimeError("the run ended without a Finished message")
-
-    return asyncio.run(consume())
+    """Run one check to the end for the CLI, without an event loop; Ctrl+C kills the whole tree, records
+    the run as cancelled and re-raises."""
+    return _BlockingRun(ws, step, device, on_line, on_event, fresh=fresh, state=state).run()

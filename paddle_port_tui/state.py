@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from paddle_port_checks.atomic import write_json_atomic
 
 from .steps import STEPS
@@ -207,6 +205,8 @@ def _process_alive(step_state: StepState) -> bool:
     """True when the recorded pid still runs and was started no later than the run (not a reused pid)."""
     if step_state.pid is None or step_state.started_at is None:
         return False
+    import psutil  # here, not at the top: only a run left `running` needs it, and it costs every command
+
     try:
         return psutil.Process(step_state.pid).create_time() <= _timestamp(step_state.started_at) + 5.0
     except (psutil.Error, ValueError):

@@ -1,9 +1,14 @@
-"""The runner against fake check scripts: statuses, events, the full log, cancel of the whole tree."""
+"""The runner against fake check scripts: statuses, events, the full log, cancel of the whole tree.
+
+Both drivers are held to the same guarantees: the async `CheckRun` (the wizard) and the blocking one
+behind `run_blocking` (the CLI).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import signal
 import subprocess
 import sys
@@ -13,6 +18,7 @@ import psutil
 import pytest
 from fake_checks import FakeCheck, write_fake_workspace
 
+from paddle_port_tui import runner
 from paddle_port_tui.results import decisive, load_result, sorted_keys
 from paddle_port_tui.runner import CheckEvent, CheckRun, Finished, OutputLine, run_blocking
 from paddle_port_tui.state import display_status, load_state
@@ -270,3 +276,84 @@ def test_results_lead_with_the_deciding_key(tmp_path, behaviour, decisive_line, 
     assert decisive(result) == decisive_line
     rows = sorted_keys(result)
     assert (rows[0]["key"] if rows else None) == first_key
+
+
+def test_blocking_run_delivers_events_in_order_between_its_lines(tmp_path):
+    ws = write_fake_workspace(tmp_path, {"forward": "fail"})
+    seen: list[tuple[str, object]] = []
+    finished = run_blocking(ws, "forward", "gpu:1", fresh=True, on_line=lambda line: seen.append(("line", line)),
+                            on_event=lambda event: seen.append(("event", event)))
+    events = [item for kind, item in seen if kind == "event"]
+    assert [event["event"] for event in events] == ["start", "stage", "key", "key", "result"]
+    assert [event["diff"]["key"] for event in events if event["event"] == "key"] == ["logits", "features"]
+    lines = [item for kind, item in seen if kind == "line"]
+    assert lines[0] == "fake check forward device=gpu:1 fresh=True" and lines[-1] == "diff check failed"
+    assert finished.status == "failed"
+    assert load_state(ws).steps["forward"].status == "failed"
+
+
+def test_blocking_run_without_a_pidfd_polls_for_the_exit(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "_pidfd", lambda pid: None)  # kernels before 5.3, seccomp-filtered containers
+    ws = write_fake_workspace(tmp_path, {"forward": FakeCheck("fail", lines=2_000), "data": "orphan"})
+    lines: list[str] = []
+    assert run_blocking(ws, "forward", "cpu", on_line=lines.append).status == "failed"
+    assert [line for line in lines if line.startswith("line ")] == [f"line {n}" for n in range(2_000)]
+    lines.clear()
+    assert run_blocking(ws, "data", "cpu", on_line=lines.append).status == "passed"
+    grandchild = next(int(line.split()[1]) for line in lines if line.startswith("grandchild "))
+    deadline = time.monotonic() + 5
+    while not _dead(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _dead(grandchild)
+
+
+def test_ctrl_c_in_a_blocking_run_kills_the_whole_tree_and_is_recorded(tmp_path):
+    ws = write_fake_workspace(tmp_path, {"weights": "grandchild"})
+    pids: dict[str, int] = {}
+
+    def interrupt_when_sleeping(line: str) -> None:
+        if line.startswith("grandchild "):
+            pids["grandchild"] = int(line.split()[1])
+        if line == "sleeping":
+            pids["child"] = load_state(ws).steps["weights"].pid
+            assert not _dead(pids["grandchild"]) and not _dead(pids["child"])
+            assert psutil.Process(pids["grandchild"]).ppid() == pids["child"]
+            raise KeyboardInterrupt  # what Ctrl+C raises in the CLI's main thread
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_blocking(ws, "weights", "cpu", on_line=interrupt_when_sleeping)
+    assert time.monotonic() - started < 10
+    assert _dead(pids["child"]), "the check survived Ctrl+C"
+    deadline = time.monotonic() + 5
+    while not _dead(pids["grandchild"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _dead(pids["grandchild"]), "the grandchild in its own session survived Ctrl+C"
+    saved = load_state(ws).steps["weights"]
+    assert saved.status == "cancelled" and saved.pid is None
+
+
+def test_the_cli_path_imports_neither_asyncio_nor_psutil(tmp_path):
+    ws = write_fake_workspace(tmp_path)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys; from paddle_port_tui.runner import run_blocking; "
+         "from paddle_port_tui.workspace import Workspace; "
+         "print(run_blocking(Workspace(sys.argv[1]), 'forward', 'cpu').status, "
+         "sorted(name for name in ('asyncio', 'psutil', 'ssl') if name in sys.modules))", str(ws.root)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert probe.stdout.strip() == "passed []", probe.stderr
+
+
+def test_waiting_for_a_slow_check_does_not_wake_the_cli_to_poll(tmp_path):
+    ws = write_fake_workspace(tmp_path)
+    ws.script_path("forward").write_text("import time\ntime.sleep(2)\n")
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    finished = run_blocking(ws, "forward", "cpu")
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    assert finished.status == "error"  # it writes no result: only the waiting matters here
+    assert load_state(ws).steps["forward"].duration_s >= 2.0
+    # Each sleep of a poll loop is a voluntary switch: polling every 20 ms makes ~100 in 2 s; waiting on the
+    # pidfd, a couple of dozen (start, the tree snapshot each second, the exit, saving the state).
+    wakeups = after.ru_nvcsw - before.ru_nvcsw
+    assert wakeups < 60, f"the CLI woke {wakeups} times while the check slept for 2 s"
