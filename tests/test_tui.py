@@ -49,8 +49,12 @@ def step_list_text(app: PaddlePortApp, step_id: str) -> str:
     return str(getattr(option_list.get_option(step_id).prompt, "plain", option_list.get_option(step_id).prompt))
 
 
-def result_text(app: PaddlePortApp, step_id: str) -> str:
-    return plain(app.screen.page(step_id).query_one(".result", Static).content)
+async def result_text(pilot: Any, step_id: str) -> str:
+    """The step's Result tab as text (shown first: a tab's pane is built when first shown)."""
+    page = pilot.app.screen.page(step_id)
+    page.show_tab("tab-result")
+    await pilot.pause()
+    return plain(page.query_one(".result", Static).content)
 
 
 async def wait_until(pilot: Any, condition: Any, timeout: float = 20.0) -> None:
@@ -103,7 +107,7 @@ async def test_passing_and_failing_runs_fill_status_and_table(tmp_path: Path) ->
         await pilot.press("r")
         await finish_runs(pilot)
         assert "✓ passed" in step_list_text(app, "forward")
-        table = result_text(app, "forward")
+        table = await result_text(pilot, "forward")
         assert "logits" in table and "features" in table and "✗" not in table
         log = app.screen.page("forward").query_one(RichLog)
         assert any("diff check passed" in line.text for line in log.lines)
@@ -111,7 +115,7 @@ async def test_passing_and_failing_runs_fill_status_and_table(tmp_path: Path) ->
         await pilot.press("2", "r")
         await finish_runs(pilot)
         assert "✗ failed" in step_list_text(app, "data")
-        table = result_text(app, "data")
+        table = await result_text(pilot, "data")
         assert table.index("features") < table.index("logits"), "failing rows come first"
         assert app.live["data"].keys, "the live table was filled from key events"
     assert load_state(ws).steps["data"].status == "failed"
@@ -178,7 +182,7 @@ async def test_restart_finds_the_state(tmp_path: Path) -> None:
         assert app.screen.current == "data"
         assert "✓ passed" in step_list_text(app, "forward")
         assert "✗ failed" in step_list_text(app, "data")
-        assert "features" in result_text(app, "data")
+        assert "features" in await result_text(pilot, "data")
 
 
 @sync
@@ -349,7 +353,7 @@ async def test_weights_page_lists_structural_mappings_and_counts_the_named_ones(
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("4")
         await pilot.pause(0.2)
-        text = result_text(app, "weights")
+        text = await result_text(pilot, "weights")
     assert "head.weight" in text and "classifier.0.weight" in text and "conv_in.bias" in text
     assert "fc3.bias" not in text, "rows mapped by name are counted, not listed"
     assert "7 tensors matched by name" in text
@@ -372,7 +376,7 @@ async def test_forward_page_shows_grouped_lint_even_when_the_check_passed(tmp_pa
     app = wizard_app(ws)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.2)
-        text = result_text(app, "forward")
+        text = await result_text(pilot, "forward")
     assert "✓ passed" in text
     momentum_lines = [line for line in text.splitlines() if "⚠ momentum" in line]
     assert len(momentum_lines) == 1 and "20 layers" in momentum_lines[0], momentum_lines
@@ -390,3 +394,44 @@ def test_narrow_result_table_gives_up_min_before_squeezing_the_verdict() -> None
     narrow = fit_columns(diff_table(result), 50)
     assert [column.header for column in narrow.columns] == ["key", "mean", "max", "threshold", "verdict"]
     assert "✗ failed" in plain(narrow, width=50), "the verdict is never cut or wrapped"
+
+
+@sync
+async def test_tabs_switch_by_click_and_arrow_keys_and_build_output_when_first_shown(tmp_path: Path) -> None:
+    from paddle_port_tui.tui.tab_strip import TabStrip
+
+    ws = write_fake_workspace(tmp_path / "ws")
+    app = wizard_app(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        page = app.screen.page("forward")
+        assert not page.query(RichLog), "only the shown tab's pane is built before it is needed"
+        assert app.start_run("forward")  # started without showing the Output tab: lines wait in the run
+        await finish_runs(pilot)
+        strip = page.query_one(TabStrip)
+        await pilot.click(TabStrip, offset=(10, 0))  # " About  Output ": the padding, then column 9
+        await pilot.pause()
+        assert strip.active == "tab-output" and page.query_one(RichLog).display
+        await pilot.pause(0.3)  # the redraw timer drains the waiting lines into the new pane
+        assert any("diff check passed" in line.text for line in page.query_one(RichLog).lines)
+        strip.focus()
+        await pilot.press("right")
+        assert strip.active == "tab-result" and "logits" in plain(page.query_one(".result", Static).content)
+        await pilot.press("right", "left", "left")  # wraps round, like Textual's tabs
+        assert strip.active == "tab-output"
+        await pilot.press("2")  # step keys still work with the strip focused
+        assert app.screen.current == "data"
+
+
+@sync
+async def test_footer_keys_are_clickable(tmp_path: Path) -> None:
+    from paddle_port_tui.tui.footer import KeyFooter
+
+    ws = write_fake_workspace(tmp_path / "ws")
+    app = wizard_app(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        footer = app.screen.query_one(KeyFooter)
+        await pilot.pause()
+        start = next(left for left, _right, item in footer._spans if item.key == "l")
+        await pilot.click(KeyFooter, offset=(start + 1, 0))
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ChecklistScreen"

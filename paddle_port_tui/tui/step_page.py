@@ -2,6 +2,8 @@
 
 The page only shows; the app owns the run. A timer drains the step's `LiveRun` into the log and the
 table, so leaving the page and coming back loses nothing, and a flood of output is drawn in batches.
+Only the shown tab's pane is built: the others are composed when first shown (the run's undrawn lines
+wait in the `LiveRun`, the result in the page), which keeps them out of the time to the first frame.
 """
 
 from __future__ import annotations
@@ -13,16 +15,20 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import RichLog, Static, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, RichLog, Static
 
 from paddle_port_tui.steps import Step
 from paddle_port_tui.tui.live import SCREEN_LINES, LiveRun
 from paddle_port_tui.tui.result_views import result_view
+from paddle_port_tui.tui.tab_strip import TabStrip
 
 # Characters of one output line drawn on screen (the log on disk has all): a megabyte-long line would
 # otherwise be measured and rendered in full on every frame it is written in.
 SCREEN_LINE_CHARS = 1000
+TABS = [("tab-about", "About"), ("tab-output", "Output"), ("tab-result", "Result")]
 
 
 def output_text(lines: list[str]) -> Text:
@@ -77,25 +83,48 @@ class StepPage(Vertical):
         self.ready = False
         self.stale = False  # the title and table must be rebuilt when next shown (the state changed meanwhile)
         self._wanted_tab = "tab-about"
+        self._log: RichLog | None = None  # the Output and Result panes, once built
+        self._result_view: Static | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="step-title")
-        with TabbedContent(initial=self._wanted_tab):
-            with TabPane("About", id="tab-about"), VerticalScroll():
-                yield Static(about(self.step, self.threshold), classes="about")
-            with TabPane("Output", id="tab-output"):
-                yield RichLog(max_lines=SCREEN_LINES, wrap=False, markup=False, highlight=False, classes="output")
-            with TabPane("Result", id="tab-result"), VerticalScroll():
-                yield Static("", classes="result")
+        yield TabStrip(TABS, self._wanted_tab)
+        with ContentSwitcher(initial=self._wanted_tab, classes="panes"):
+            yield self._pane(self._wanted_tab)
+
+    def _pane(self, tab_id: str) -> Widget:
+        """The content of one tab, built with what the page knows now."""
+        if tab_id == "tab-about":
+            return VerticalScroll(Static(about(self.step, self.threshold), classes="about"), id=tab_id, classes="pane")
+        if tab_id == "tab-output":
+            self._log = RichLog(max_lines=SCREEN_LINES, wrap=False, markup=False, highlight=False, id=tab_id,
+                                classes="output pane")
+            return self._log
+        self._result_width = self._content_width()
+        self._result_view = Static(result_view(self._result, self._result_width), classes="result")
+        return VerticalScroll(self._result_view, id=tab_id, classes="pane")
 
     def on_mount(self) -> None:
         self.ready = True
         self.post_message(self.Ready(self))
 
     def show_tab(self, tab_id: str) -> None:
+        """Show a tab, building its pane on first show (before the page is mounted: the one composed)."""
         self._wanted_tab = tab_id
-        if self.ready:
-            self.query_one(TabbedContent).active = tab_id
+        if not self.ready:
+            return
+        self.query_one(TabStrip).active = tab_id
+        switcher = self.query_one(ContentSwitcher)
+        try:
+            switcher.get_child_by_id(tab_id)
+        except NoMatches:
+            pane = self._pane(tab_id)
+            pane.display = False  # the switcher shows it next: never a frame with two panes
+            switcher.mount(pane)  # registered at once, so the switcher finds it right away
+        switcher.current = tab_id
+
+    def on_tab_strip_chosen(self, event: TabStrip.Chosen) -> None:
+        self.show_tab(event.tab_id)
 
     def set_title(self, status: str, device: str, stage: str = "") -> None:
         from paddle_port_tui.steps import STEPS
@@ -109,9 +138,11 @@ class StepPage(Vertical):
         self.query_one(".step-title", Static).update(title)
 
     def show_result(self, result: Mapping[str, Any] | None) -> None:
+        """Keep the result for the Result tab; draw it now only if that pane is built."""
         self._result = result
-        self._result_width = self._content_width()
-        self.query_one(".result", Static).update(result_view(result, self._result_width))
+        if self._result_view is not None:
+            self._result_width = self._content_width()
+            self._result_view.update(result_view(result, self._result_width))
 
     def _content_width(self) -> int:
         """The Result tab's width: the page less the tab's padding and the scrollbar (80 before layout)."""
@@ -119,14 +150,16 @@ class StepPage(Vertical):
 
     def on_resize(self) -> None:
         """The step list opened or closed, or the terminal changed: fit the tables to the new width."""
-        if self.ready and self._result_width != self._content_width():
+        if self.ready and self._result_width != self._content_width() and self._result_view is not None:
             self.show_result(self._result)
 
     def drain(self, live: LiveRun | None) -> None:
         """Draw the output the run produced since last time: one Text per batch, never one per line."""
         if live is None or (live is self._shown_run and live.lines_version == self._seen_lines):
             return
-        log = self.query_one(RichLog)
+        log = self._log
+        if log is None:
+            return  # the Output tab was never shown: the lines wait in the run (capped) until it is
         if live is not self._shown_run:
             log.clear()
             self._shown_run = live

@@ -18,7 +18,7 @@ from textual.widgets import ContentSwitcher, Header, OptionList
 from textual.widgets.option_list import Option
 
 from paddle_port_tui.steps import STEPS, Step, step_by_id
-from paddle_port_tui.tui.footer import CoalescingFooter
+from paddle_port_tui.tui.footer import KeyFooter
 from paddle_port_tui.tui.step_page import StepPage
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class WizardScreen(Screen[None]):
             first = step_by_id(app.state.current_step or STEPS[0].id)
             with ContentSwitcher(id="pages", initial=f"page-{first.id}"):
                 yield self._pages.setdefault(first.id, StepPage(first, app.threshold(first.id)))
-        yield CoalescingFooter()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#step-list", OptionList).border_title = "Steps"
