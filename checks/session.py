@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+import paddle_port_checks
 from paddle_port_checks import events, golden
 from paddle_port_checks.compare import KeyDiff, all_passed, compare, near_zero_warning
 from paddle_port_checks.config import Config, ConfigError, load_config
@@ -97,11 +98,6 @@ class CheckContext:
         import torch
 
         if not self._torch_ready:
-            if self.reference_device.is_gpu and not torch.cuda.is_available():
-                raise DeviceError(
-                    f"the reference runs on {self.reference_device} but this torch ({torch.__version__}) sees no "
-                    "CUDA GPU: pick another device, or see `paddle-port doctor`"
-                )
             self.determinism.update(
                 {k: str(v) for k, v in apply_torch(self.reference_device, self.config.seed).items()}
             )
@@ -139,7 +135,7 @@ class CheckContext:
             "side": [side.dataset, side.dataset_kwargs, side.metric],
             "code": [golden.module_digest(spec, cfg.root) for spec in (side.dataset, side.metric)],
             "device": str(self.reference_device),
-            "checks": golden.framework_version("paddle-port"),
+            "checks": paddle_port_checks.__version__,
             "extra": extra,
         }
         return golden.fingerprint(parts)
@@ -159,6 +155,12 @@ class CheckContext:
         """The PyTorch model: seeded init, the configured checkpoint if any, eval mode, on its device
         (or on `device`: layer-by-layer work runs both models side by side on the Paddle side's device)."""
         torch = self.torch()
+        target = device or self.reference_device
+        if target.is_gpu and not torch.cuda.is_available():
+            raise DeviceError(
+                f"the reference runs on {target} but this torch ({torch.__version__}) sees no CUDA GPU: "
+                "pick another device, or see `paddle-port doctor`"
+            )
         side = self.config.reference
         torch.manual_seed(self.config.seed)
         model = call_factory(side.model, "reference.model", **side.kwargs)
@@ -175,7 +177,7 @@ class CheckContext:
                     "reference.checkpoint",
                     f"does not fit the reference model: missing {list(missing)[:5]}, unexpected {list(unexpected)[:5]}",
                 )
-        return model.to((device or self.reference_device).torch).eval()
+        return model.to(target.torch).eval()
 
     def existing(self, relative: str, key: str) -> Path:
         """A file named in the config, which must exist: the error names the key."""

@@ -66,3 +66,13 @@ def test_cuda_spelling_is_accepted_as_gpu(tmp_path: Path) -> None:
     device = parse_device(config.device)
     assert (device.paddle, device.torch) == ("gpu:1", "cuda:1")
     assert parse_device("gpu").torch == "cuda:0" and parse_device("cpu").paddle == "cpu"
+
+
+def test_the_library_version_is_the_distribution_version() -> None:
+    """The checks' version is part of every golden fingerprint: it must move with each release."""
+    import tomllib
+
+    import paddle_port_checks
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert paddle_port_checks.__version__ == pyproject["project"]["version"]

@@ -46,9 +46,16 @@ def main(out: Path, device_name: str = "gpu:0") -> int:
     )
     (workspace / "paddle_port.toml").write_text(config_text)
     add_workspace_to_path(workspace)
-    from demo_port.make_checkpoint import make_checkpoint
+    # The very checkpoint file of the machine that will run the Paddle side (carried along), else a new one:
+    # a reference is reusable elsewhere only for the same checkpoint bytes.
+    checkpoint = workspace / "weights/reference.pth"
+    checkpoint.parent.mkdir(exist_ok=True)
+    if (REPO / "weights/reference.pth").is_file():
+        shutil.copy2(REPO / "weights/reference.pth", checkpoint)
+    else:
+        from demo_port.make_checkpoint import make_checkpoint
 
-    make_checkpoint(workspace / "weights/reference.pth", workspace / "lite_data.txt")
+        make_checkpoint(checkpoint, workspace / "lite_data.txt")
     config = load_config(workspace / "paddle_port.toml")
 
     # The context sets the determinism variables before torch initialises CUDA.
