@@ -11,9 +11,9 @@ frameworks need not share a GPU, nor a machine.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
+import runpy
 import shutil
 import sys
 import tempfile
@@ -26,7 +26,6 @@ def main(out: Path, device_name: str = "gpu:0") -> int:
     from paddle_port_checks.config import load_config
     from paddle_port_checks.device import GPU_ENVIRONMENT, parse_device
     from paddle_port_checks.factories import add_workspace_to_path
-    from paddle_port_checks.golden import file_digest
     from paddle_port_checks.session import CheckContext
     from paddle_port_checks.steps import data, forward, metric, predict
 
@@ -91,15 +90,13 @@ def main(out: Path, device_name: str = "gpu:0") -> int:
     # Golden references on the GPU: each step's run computes the reference first, then needs paddle.
     context.reference_state()
     computed = {}
-    for name, module in (("forward", forward), ("data", data), ("metric", metric), ("predict", predict)):
+    # Each step's own computation, as its script runs it (forward: the script's hooks are part of the key).
+    forward_script = runpy.run_path(str(workspace / "test_tipc/01_test_forward.py"), run_name="gpu_check")
+    steps = {"forward": forward_script["check"], "data": data.run, "metric": metric.run, "predict": predict.run}
+    for name, compute in steps.items():
         step_context = CheckContext(name, config, parse_device("cpu"), gpu, fresh=True)
-        # As run_check does: the code that defines the step is part of the reference's fingerprint.
-        code = (
-            workspace / "test_tipc/01_test_forward.py" if name == "forward" else Path(inspect.getsourcefile(module.run))
-        )
-        step_context.script_digest = file_digest(code)
         try:
-            module.run(step_context)
+            compute(step_context)
         except ImportError as error:  # no paddle on this machine: the reference part is done by now
             if "paddle" not in str(error):
                 raise
