@@ -86,6 +86,11 @@ def _workspace_closure(module_name: str, root: Path) -> set[Path]:
     while pending:
         name = pending.pop()
         parts = name.split(".")
+        # find_spec("torch.nn") imports torch: look at the top-level package first, and only follow the
+        # porter's own packages (finding a top-level spec imports nothing).
+        top = _origin(parts[0])
+        if top is None or not _inside(top, root):
+            continue
         for depth in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__ too
             origin = _origin(".".join(parts[:depth]))
             if origin is None or not _inside(origin, root) or origin in seen:
