@@ -39,14 +39,18 @@ def test_the_reference_code_is_followed_through_its_imports_only(tmp_path: Path)
 
     workspace = copy_demo(tmp_path)
     (workspace / "demo_port/blocks.py").write_text("WIDTH = 64\n")
-    (workspace / "demo_port/torch_model.py").write_text(
-        "from demo_port.blocks import WIDTH\n" + (workspace / "demo_port/torch_model.py").read_text()
-    )
-    sys.path.insert(0, str(workspace))
-    try:
+    model = workspace / "demo_port/torch_model.py"
+    model.write_text(model.read_text() + "\nfrom demo_port.blocks import WIDTH  # noqa: E402\n")
+
+    def forget_demo_port() -> None:  # find_spec imports the package: keep this workspace's out of other tests
         for name in [n for n in sys.modules if n == "demo_port" or n.startswith("demo_port.")]:
             del sys.modules[name]
+
+    sys.path.insert(0, str(workspace))
+    forget_demo_port()
+    try:
         files = {path.name for path in _workspace_closure("demo_port.torch_model", workspace)}
     finally:
         sys.path.remove(str(workspace))
+        forget_demo_port()
     assert files == {"__init__.py", "torch_model.py", "blocks.py"}  # not paddle_model.py: the port may change
