@@ -25,8 +25,8 @@ def version(dist):
         return None
 
 def torch_info():
-    try:
-        import torch
+    try:  # imported by name: this text runs in the porter's interpreter, never in the app
+        torch = importlib.import_module("torch")
     except Exception as error:
         return {"installed": False, "error": f"{type(error).__name__}: {error}"}
     info = {"installed": True, "version": torch.__version__, "cuda_available": False, "gpu_count": 0,
@@ -40,7 +40,7 @@ def torch_info():
 
 def paddle_info():
     try:
-        import paddle
+        paddle = importlib.import_module("paddle")
     except Exception as error:
         return {"installed": False, "error": f"{type(error).__name__}: {error}"}
     info = {"installed": True, "version": paddle.__version__, "compiled_with_cuda": False, "gpu_count": 0}
