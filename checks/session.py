@@ -42,6 +42,7 @@ EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 SETUP_ERRORS = (ConfigError, FactoryError, SamplesError, FileNotFoundError, DeviceError, MappingError)
 # How each step decides: float outputs on the mean error (reprod_log's default), steps that must be exact
 # on the max, so one wrong element among millions cannot pass.
+PADDLE_DISTRIBUTIONS = ("paddlepaddle", "paddlepaddle-gpu")
 STEP_METHODS = {"forward": "mean", "data": "max", "metric": "max", "weights": "max", "predict": "mean"}
 
 
@@ -243,9 +244,10 @@ class CheckContext:
         return {
             "python": platform.python_version(),
             "torch": golden.framework_version("torch"),
-            "paddle": golden.framework_version("paddlepaddle")
-            if golden.framework_version("paddlepaddle") != "not installed"
-            else golden.framework_version("paddlepaddle-gpu"),
+            "paddle": next(
+                (v for v in map(golden.framework_version, PADDLE_DISTRIBUTIONS) if v != "not installed"),
+                "not installed",
+            ),
             "device": str(self.device),
             "reference_device": str(self.reference_device),
             "torch_device": self.reference_device.torch,

@@ -19,19 +19,14 @@ import torch
 
 from demo_port.torch_data import build_dataset
 from demo_port.torch_model import resnet18
-
-
-def read_samples(list_file: Path) -> list[tuple[str, int]]:
-    root = list_file.parent
-    lines = [line.split() for line in list_file.read_text().splitlines() if line.strip()]
-    return [(str(root / path), int(label)) for path, label in lines]
+from paddle_port_checks.samples import read_list_file
 
 
 def make_checkpoint(out: Path, list_file: Path, seed: int = 33, steps: int = 3) -> Path:
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
     model = resnet18(num_classes=10)
-    dataset = build_dataset(read_samples(list_file))
+    dataset = build_dataset(read_list_file(list_file, list_file.parent))
     images = torch.stack([dataset[index][0] for index in range(len(dataset))])
     labels = torch.tensor([dataset[index][1] for index in range(len(dataset))])
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
