@@ -18,13 +18,9 @@ from typing import Any
 import numpy as np
 
 from paddle_port_checks.atomic import write_bytes_atomic
-from paddle_port_checks.mapping import (
-    Mapping,
-    Shape,
-    UnmappedTensor,
-    build_mapping_from_state,
-    paddle_transposed_names,
-)
+from paddle_port_checks.layer_kinds import paddle_transposed_names
+from paddle_port_checks.mapping import build_mapping_from_state
+from paddle_port_checks.mapping_file import Mapping, MappingEntry, Shape, UnmappedTensor
 
 # Checkpoint containers that wrap the state dict one level down (training scripts' habits).
 WRAPPER_KEYS = ("state_dict", "model")
@@ -164,7 +160,7 @@ def convert_state_dict(
     return converted, report
 
 
-def _decide_transpose(entry: Any, by_type: bool, report: ConversionReport) -> bool:
+def _decide_transpose(entry: MappingEntry, by_type: bool, report: ConversionReport) -> bool:
     if entry.how != "file" or entry.transpose is None:
         return by_type
     if entry.transpose != by_type:

@@ -7,7 +7,9 @@ import pytest
 import torch
 from twins import disjoint_names_convnet
 
+from paddle_port_checks import lint_registry
 from paddle_port_checks.lint import layer_kind, lint, pair_by_definition
+from paddle_port_checks.lint_registry import Setting, lint_rule
 
 tnn, pnn = torch.nn, paddle.nn
 
@@ -72,3 +74,22 @@ def test_whole_models_are_paired_by_kind_across_different_names_and_nesting() ->
     assert [(f.torch_layer, f.paddle_layer, f.attribute) for f in findings] == [
         ("1", "stem.norm", "epsilon"), ("3", "stem.pool", "ceil_mode"), ("5", "body.norm", "epsilon")]
     assert findings[0].to_json()["paddle_value"] == 1e-3
+
+
+def test_a_registered_rule_runs_on_the_pairs_of_its_kinds_after_the_built_in_ones(monkeypatch) -> None:
+    monkeypatch.setattr(lint_registry, "_RULES", {kind: list(rules) for kind, rules in lint_registry._RULES.items()})
+
+    @lint_rule("relu", "dropout")
+    def inplace(torch_layer, paddle_layer):
+        yield Setting("inplace", torch_layer.inplace, False, "paddle layers do not work in place")
+
+    assert [f.attribute for f in lint(tnn.ReLU(inplace=True), pnn.ReLU())] == ["inplace"]
+    assert [f.attribute for f in lint(tnn.Dropout(0.3, inplace=True), pnn.Dropout(0.5))] == ["p", "inplace"]
+    assert lint(tnn.ReLU(), pnn.ReLU()) == []
+
+
+def test_subclasses_and_transposed_convs_share_one_kind_across_the_frameworks() -> None:
+    assert layer_kind(tnn.MultiheadAttention(8, 2).out_proj) == layer_kind(pnn.Linear(8, 8)) == "linear"
+    assert layer_kind(tnn.ConvTranspose2d(3, 4, 3)) == layer_kind(pnn.Conv2DTranspose(3, 4, 3)) == "conv_transpose"
+    assert layer_kind(tnn.UpsamplingBilinear2d(scale_factor=2)) == layer_kind(pnn.Upsample(scale_factor=2))
+    assert layer_kind(tnn.SyncBatchNorm(4)) == layer_kind(pnn.BatchNorm(4)) == "batchnorm"

@@ -17,6 +17,7 @@ from twins import (
     square_linear_mlp,
 )
 
+from paddle_port_checks import mapping_rules
 from paddle_port_checks.convert import convert_state_dict, load_into_paddle, torch_state_to_numpy
 from paddle_port_checks.mapping import (
     Mapping,
@@ -127,6 +128,22 @@ def test_unmatched_layers_are_listed_with_a_reason():
     assert "no torch layer of kind conv with weight (8, 8, 3, 3), bias (8,) left" in paddle_reason
     assert not mapping.complete
     assert "unmapped paddle middle.weight (8, 8, 3, 3)" in mapping.summary()
+
+
+def test_the_structural_pass_asks_the_rule_registered_for_the_two_kinds(monkeypatch):
+    monkeypatch.setattr(mapping_rules, "_RULES", dict(mapping_rules._RULES))
+    asked = []
+
+    @mapping_rules.mapping_rule("linear", "linear")
+    def refuse(torch_layer, paddle_layer):
+        asked.append((torch_layer.path, paddle_layer.path))
+
+    mapping = build_mapping(*disjoint_names_convnet())
+    assert asked == [("10", "head.classifier")]
+    assert {u.name for u in mapping.unmapped_torch} == {"10.weight", "10.bias"}
+    assert mapping.by_torch_name()["0.weight"].paddle_name == "stem.conv.weight"
+    with pytest.raises(ValueError, match="already registered"):
+        mapping_rules.mapping_rule("linear", "linear")(refuse)
 
 
 def test_mapping_json_round_trips(tmp_path: Path):
