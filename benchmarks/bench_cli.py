@@ -58,7 +58,7 @@ def main() -> int:
     help_s = median_time([*help_command, "--help"], args.help_repeat)
     print(f"paddle-port --help: median {help_s * 1000:.0f} ms over {args.help_repeat} runs (goal <= 300 ms)")
 
-    from paddle_port_tui.steps import step_by_id
+    from paddle_port_checks.catalogue import step_by_id
 
     step = step_by_id(args.step)
     with tempfile.TemporaryDirectory(prefix="paddle-port-bench-") as scratch:

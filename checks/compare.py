@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from .atomic import json_safe
+from .schema import KeyDiff as KeyDiff  # re-exported: the comparison's result type
 
 METHODS = ("mean", "max", "min", "all")
 # reprod_log's order for method "all"; kept so the log lines read the same.
@@ -25,37 +24,6 @@ TINY = float(np.finfo(np.float64).tiny)
 # A key whose reference magnitude is within this factor of the threshold cannot fail an absolute check.
 NEAR_ZERO_FACTOR = 10.0
 _NUMERIC_KINDS = "biuf"
-
-
-@dataclass
-class KeyDiff:
-    """The comparison of one key; the fields mirror an entry of ``result/<step>.json``'s "keys"."""
-
-    key: str
-    mean: float | None
-    max: float | None
-    min: float | None
-    threshold: float
-    method: str
-    passed: bool
-    shape_ref: tuple[int, ...] | None
-    shape_paddle: tuple[int, ...] | None
-    max_rel: float | None
-    cosine: float | None
-    within_tol: float | None
-    worst_index: tuple[int, ...] | None
-    min_passing_threshold: float | None
-    problem: str | None
-    # Single values (an accuracy, a class id, a length) as they are: "0.1667 vs 0.1667" says more than a diff.
-    values: tuple[float, float] | None = None
-    # Not part of the JSON entry: the reference magnitude, for the near-zero warning.
-    ref_absmax: float | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON entry: only JSON types, NaN/Inf as None, shapes and indices as lists."""
-        entry = asdict(self)
-        del entry["ref_absmax"]
-        return json_safe(entry)
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -131,14 +99,16 @@ def threshold_for(key: str, threshold: float | Mapping[str, float]) -> float:
 def compare_arrays(key: str, ref: Any, paddle: Any, threshold: float, method: str = "mean") -> KeyDiff:
     """Compare one pair of arrays (or scalars); any problem fails the key and names what is wrong."""
     a, b = np.asarray(ref), np.asarray(paddle)
-    base = dict(key=key, threshold=threshold, method=method, shape_ref=a.shape, shape_paddle=b.shape)
+    base: dict[str, Any] = dict(key=key, threshold=threshold, method=method, shape_ref=a.shape, shape_paddle=b.shape)
     problem = _dtype_problem(a, b) or _shape_problem(a, b)
     if problem:
         return _without_stats(base, problem)
     problem = _nonfinite_problem(a, b)
 
     if a.size == 0:
-        stats = dict(mean=0.0, max=0.0, min=0.0, max_rel=0.0, cosine=1.0, within_tol=1.0, worst_index=None)
+        stats: dict[str, Any] = dict(
+            mean=0.0, max=0.0, min=0.0, max_rel=0.0, cosine=1.0, within_tol=1.0, worst_index=None
+        )
         ref_absmax = 0.0
     else:
         # The one array-sized float64 temporary; the inputs are cast chunk-wise by the ufunc.
@@ -159,7 +129,7 @@ def compare_arrays(key: str, ref: Any, paddle: Any, threshold: float, method: st
         )
         del diff
 
-    checked = [stats[name] for name in methods_checked(method)]
+    checked: list[float] = [stats[name] for name in methods_checked(method)]
     # "v <= t" rather than reprod_log's "not v > t": a NaN statistic fails here.
     passed = problem is None and all(value <= threshold for value in checked)
     needed = max(checked)

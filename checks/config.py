@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .catalogue import DEFAULT_MAPPING_FILE, DEFAULT_THRESHOLDS, STEP_IDS
+
 CONFIG_NAME = "paddle_port.toml"
-STEP_IDS = ("forward", "data", "metric", "weights", "predict")
-DEFAULT_THRESHOLDS = {"forward": 1e-5, "data": 1e-6, "metric": 1e-6, "weights": 1e-6, "predict": 1e-5}
 
 
 class ConfigError(ValueError):
@@ -53,13 +53,14 @@ class Config:
     batch_size: int = 4
     num_batches: int = 2
     weights_output: str = "result/weights/model.pdparams"
-    weights_mapping: str = "paddle_port_mapping.json"
+    weights_mapping: str = DEFAULT_MAPPING_FILE
     predict_image: str = ""
     export_dir: str = "result/inference"
     python: str = ""
     device: str = "cpu"
     reference_device: str = ""
     seed: int = 33
+    timeout_s: float = 0.0  # per step, when the app runs it; 0 = no limit
     thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
 
     @property
@@ -102,7 +103,7 @@ class _Reader:
         return value
 
     def factory(self, name: str, required: bool) -> str:
-        value = self.get(name, str, "", 'a "module:callable" string')
+        value: str = self.get(name, str, "", 'a "module:callable" string')
         if not value:
             if required:
                 raise self.fail(name, 'is required: a "module:callable" string, e.g. "mypkg.models:resnet18"')
@@ -113,7 +114,7 @@ class _Reader:
         return value
 
     def positive_int(self, name: str, default: int) -> int:
-        value = self.get(name, int, default, "a positive integer")
+        value: int = self.get(name, int, default, "a positive integer")
         if value <= 0:
             raise self.fail(name, f"expected a positive integer, got {value}")
         return value
@@ -186,14 +187,17 @@ def _run(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
         "device": table.get("device", str, "cpu", 'a device string: "cpu", "gpu" or "gpu:N"'),
         "reference_device": table.get("reference_device", str, "", 'a device string: "cpu", "gpu" or "gpu:N"'),
         "seed": table.get("seed", int, 33, "an integer seed"),
+        "timeout_s": float(table.get("timeout_s", (int, float), 0, "a number of seconds (0 = no limit)")),
     }
+    if values["timeout_s"] < 0 or values["timeout_s"] != values["timeout_s"]:
+        raise table.fail("timeout_s", f"expected a number of seconds >= 0, got {values['timeout_s']!r}")
     for name in ("device", "reference_device"):
         if values[name]:
             try:
                 parse_device(values[name])
             except DeviceError as error:
                 raise table.fail(name, str(error)) from None
-    table.reject_unknown({"python", "device", "reference_device", "seed"})
+    table.reject_unknown({"python", "device", "reference_device", "seed", "timeout_s"})
     return values
 
 
@@ -242,7 +246,7 @@ def parse_config(text: str, path: Path | str) -> Config:
             "weights",
             {
                 "output": ("weights_output", "result/weights/model.pdparams"),
-                "mapping": ("weights_mapping", "paddle_port_mapping.json"),
+                "mapping": ("weights_mapping", DEFAULT_MAPPING_FILE),
             },
         ),
         **_simple(

@@ -1,4 +1,4 @@
-"""Live progress events for the app, one strict JSON object per line on an inherited pipe.
+"""Live progress events for the app, one `schema.Event` per line (strict JSON) on an inherited pipe.
 
 The app passes the pipe's write end to the check script and names it in ``PADDLE_PORT_EVENT_FD``.
 Run by hand (no variable), a script emits nothing and behaves the same. Events are a courtesy: if the
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 from .atomic import dumps_strict
+from .schema import Event
 
 EVENT_FD_ENV = "PADDLE_PORT_EVENT_FD"
 
@@ -21,13 +22,13 @@ _stream_fd: str | None = None
 _broken = False
 
 
-def emit(event: str, **fields: Any) -> None:
-    """Write ``{"event": event, **fields}`` as one flushed JSON line; a no-op without the env variable."""
+def emit(event: Event) -> None:
+    """Write the event as one flushed JSON line; a no-op without the env variable."""
     global _broken
     stream = _event_stream()
     if stream is None:
         return
-    line = dumps_strict({"event": event, **fields})
+    line = dumps_strict(event.to_json())
     try:
         stream.write(line + "\n")
         stream.flush()

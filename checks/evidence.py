@@ -80,5 +80,6 @@ def _save_array_dict(path: Path, arrays: Mapping[str, Any]) -> Path:
     # reprod_log's compute_diff accepts only ndarrays, so scalars become 0-d arrays.
     flat = {key: np.asarray(value) for key, value in flatten(arrays).items()}
     buffer = io.BytesIO()
-    np.save(buffer, flat, allow_pickle=True)
+    # A dict pickled into the .npy, as reprod_log saves it.
+    np.save(buffer, flat, allow_pickle=True)  # type: ignore[arg-type]
     return write_bytes_atomic(path, buffer.getvalue())

@@ -165,7 +165,7 @@ class GoldenCache:
         # The meta file is written last: a crash in between leaves a stale meta, never a wrong match.
         meta_path.unlink(missing_ok=True)
         partial = arrays_path.with_name(f"{arrays_path.stem}.{os.getpid()}.partial.npz")  # two runs may race
-        np.savez(partial, **{k: np.asarray(v) for k, v in arrays.items()})
+        np.savez(partial, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
         partial.replace(arrays_path)
         meta = {"format": CACHE_FORMAT, "fingerprint": key, "order": list(arrays), "info": dict(info)}
         write_json_atomic(meta_path, meta)

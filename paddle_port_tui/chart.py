@@ -32,9 +32,16 @@ def _values(layers: Sequence[Mapping[str, Any]]) -> list[float | None]:
     values: list[float | None] = []
     for layer in layers:
         value = layer.get("mean")
-        finite = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        values.append(max(float(value), ZERO_FLOOR) if finite else None)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            values.append(max(float(value), ZERO_FLOOR))
+        else:
+            values.append(None)
     return values
+
+
+def _rank(value: float | None) -> float:
+    """A value for picking a bucket's worst: not finite is the worst there is."""
+    return math.inf if value is None else value
 
 
 def _log_range(values: list[float | None]) -> tuple[float, float]:
@@ -116,7 +123,7 @@ def text_chart(layers: Sequence[Mapping[str, Any]], width: int, height: int,
     for column in range(count):
         start = column * len(values) // count
         bucket = range(start, max((column + 1) * len(values) // count, start + 1))
-        worst = max(bucket, key=lambda i: math.inf if values[i] is None else values[i])
+        worst = max(bucket, key=lambda i: _rank(values[i]))
         value = values[worst]
         exponent = high if value is None else min(max(math.log10(value), low), high)
         row = round((high - exponent) / (high - low) * (rows - 1))

@@ -26,13 +26,15 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from paddle_port_checks.catalogue import Step
     from paddle_port_tui.runner import Finished
     from paddle_port_tui.state import State
-    from paddle_port_tui.steps import Step
     from paddle_port_tui.workspace import Workspace
 
+from paddle_port_checks.catalogue import steps_help
+
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
-STEP_HELP = "forward, data, metric, weights, predict (or 1-5); default: all five in order"
+STEP_HELP = steps_help()
 
 
 class UsageError(Exception):
@@ -54,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="generate missing scripts, run the checks, show diffs and a checklist",
                               description="Run check steps in the configured interpreter; exit 0 only if all passed.")
     run.add_argument("steps", nargs="*", metavar="STEP", help=STEP_HELP)
-    run.add_argument("--all", action="store_true", help="run all five steps (the default without STEP)")
+    run.add_argument("--all", action="store_true", help="run every step (the default without STEP)")
     _workspace_arg(run)
     run.add_argument("--device", default="", help="cpu, gpu or gpu:N (default: [run] device of the config)")
     run.add_argument("--fresh", action="store_true", help="recompute the reference outputs even if cached")
@@ -140,15 +142,12 @@ def _open_workspace(directory: str) -> Workspace:
 
 def _selected_steps(names: list[str]) -> list[Step]:
     """The steps named (by id or number) in flow order, or all of them."""
-    from paddle_port_tui.steps import STEPS, step_by_id
+    from paddle_port_tui.flow import selected_steps
 
-    if not names:
-        return list(STEPS)
     try:
-        wanted = {step_by_id(name).id for name in names}
+        return selected_steps(names)
     except KeyError as error:
         raise UsageError(error.args[0]) from None
-    return [step for step in STEPS if step.id in wanted]
 
 
 def _state(ws: Workspace) -> State:
@@ -166,192 +165,57 @@ def _console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False)
 
 
-_ANSI = None
-
-
-def _plain(text: str) -> str:
-    """Child output without colour codes, for a terminal that is not one (a pipe or a CI log file)."""
-    global _ANSI
-    if _ANSI is None:
-        import re
-
-        _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-    return _ANSI.sub("", text)
-
-
-def _echo_child(line: Any) -> None:
-    """Stream a line of child output as it is, never through rich markup (it is the porter's text)."""
-    text = str(getattr(line, "text", line)).rstrip("\n")
-    sys.stdout.write((text if sys.stdout.isatty() else _plain(text)) + "\n")
-    sys.stdout.flush()
-
-
-def _ensure_script(ws: Workspace, state: State, step: Step, force: bool = False, trust_record: bool = False) -> str:
-    """Write the step's script if missing or outdated; say what happened in one line.
-
-    With `trust_record` (for `run`), a script the render record already settles is not rendered again:
-    that render costs more than the rest of the CLI before the check starts. See `generate.known_status`.
-    """
-    from paddle_port_tui.generate import known_status
-
-    status = known_status(ws, state, step) if trust_record and not force else None
-    backup = None
-    if status is None:
-        from paddle_port_tui.generate import write
-
-        plan = write(ws, state, step, force=force)
-        status, backup = plan.status, plan.backup
-    script = ws.relative(ws.script_path(step))
-    if status == "edited":
-        return (f"{script}: overwritten (your version saved to {backup})" if force and backup else
-                f"{script}: overwritten (--force)" if force else
-                f"{script}: kept your edited script "
-                f"(paddle-port generate --force {step.id} replaces it, with a backup)")
-    return {"missing": f"{script}: generated", "outdated": f"{script}: regenerated (template changed)"}.get(
-        status, f"{script}: up to date")
-
-
-def _exit_code(statuses: list[str]) -> int:
-    if all(status == "passed" for status in statuses):
-        return EXIT_PASSED
-    return EXIT_FAILED if all(status in ("passed", "failed") for status in statuses) else EXIT_ERROR
-
-
 def step_document(ws: Workspace, step: Step, finished: Finished) -> dict[str, Any]:
     """One step of the `run --json` document (schema: the module docstring)."""
-    from paddle_port_tui.results import first_divergence
+    from paddle_port_checks.schema import to_json
 
-    result = finished.result or {}
-    log = ws.log_path(step)
+    result = finished.result
     return {
         "id": step.id,
         "status": finished.status,
         "exit_code": finished.exit_code,
-        "keys": list(result.get("keys") or []),
-        "evidence": [str(ws.root / path) for path in result.get("evidence") or []],
-        "log": str(log),
-        "diff_log": str(ws.root / result["log"]) if result.get("log") else None,
-        "result": str(ws.result_path(step)) if finished.result is not None else None,
-        "duration_s": result.get("duration_s"),
-        "reference_reused": (result.get("reference") or {}).get("reused"),
-        "warnings": list(result.get("warnings") or []),
-        "error": finished.error or result.get("error"),
-        "first_divergence": first_divergence(result),
-        "environment": result.get("environment"),
+        "keys": [key.to_json() for key in result.keys] if result else [],
+        "evidence": [str(ws.root / path) for path in result.evidence] if result else [],
+        "log": str(ws.log_path(step)),
+        "diff_log": str(ws.root / result.log) if result and result.log else None,
+        "result": str(ws.result_path(step)) if result is not None else None,
+        "duration_s": result.duration_s if result else None,
+        "reference_reused": result.reference.reused if result and result.reference else None,
+        "warnings": list(result.warnings) if result else [],
+        "error": finished.error or (result.error if result else None),
+        "first_divergence": to_json(result.first_divergence) if result else None,
+        "environment": result.environment if result else None,
     }
 
 
-class _Screen:
-    """The rich console of `run`, made on a background thread while the first check starts.
-
-    Rich and the tables cost more to import than anything else the CLI needs before the child is
-    spawned, and the child does not need them; so the first step's heading is queued, the child is
-    started, and the heading is printed by the loader thread as soon as rich is in. A child line never
-    overtakes a heading: `echo` waits for the loader first. Later steps find the console ready.
-    """
-
-    def __init__(self) -> None:
-        import threading
-
-        self._console: Any = None
-        self._pending: list[tuple[str, str]] = []  # (rule title, message) not printed yet
-        self._lock = threading.Lock()  # the loader and the main thread may both flush `_pending`
-        self._loader = threading.Thread(target=self._load, daemon=True)
-
-    def heading(self, title: str, message: str) -> None:
-        """A rule with the step's title, then a one-line message; printed before the step's output."""
-        self._pending.append((title, message))
-        if self._loader.ident is None:
-            self._loader.start()  # the first step: the runner spawns the child meanwhile
-        else:
-            self.console()
-
-    def echo(self, line: Any) -> None:
-        """A line of child output, after any heading still queued."""
-        if self._pending:
-            self.console()
-        _echo_child(line)
-
-    def console(self) -> Any:
-        """The console, with every queued heading printed."""
-        if self._loader.ident is not None:
-            self._loader.join()
-        if self._console is None:  # the loader failed: fail here, with the real error
-            self._console = _console()
-        self._flush()
-        return self._console
-
-    def _load(self) -> None:
-        self._console = _console()
-        self._flush()
-        import paddle_port_tui.tables  # noqa: F401  (the step's tables, needed when the check ends)
-
-    def _flush(self) -> None:
-        with self._lock:
-            while self._pending:
-                title, message = self._pending[0]
-                self._console.rule(title)
-                self._console.print(message, markup=False)
-                del self._pending[0]  # only now: until it is printed, `echo` must wait for it
-
-
 def run_steps(ws: Workspace, steps: list[Step], device: str, fresh: bool, as_json: bool) -> int:
-    """Generate, run and show each step, then the checklist (or one JSON document); the exit code.
+    """Run the steps through the one run path (`flow.FlowRun`), printing each step's output, diff table
+    and the checklist, or one JSON document; the exit code."""
+    from paddle_port_tui.flow import DeviceError, FlowRun, checked_device, exit_code
 
-    Only what the child needs is done before it starts (see `_Screen`, `_ensure_script`): the check is
-    what the porter waits for, and `paddle-port run` should cost little more than running it directly.
-    """
-    from paddle_port_tui.runner import run_blocking
+    try:
+        device = checked_device(ws, device)
+    except DeviceError as error:
+        raise UsageError(f"--device: {error}") from None
+    from paddle_port_tui.run_output import JsonNotes, Printer
 
-    screen = None if as_json else _Screen()
     state = _state(ws)
-    # The command line, else the config: a device picked in the wizard must not steer a headless CI run.
-    if device:
-        from paddle_port_checks.device import DeviceError, parse_device
-
-        try:
-            parse_device(device)
-        except DeviceError as error:
-            raise UsageError(f"--device: {error}") from None
-    device = device or ws.load_config().device
-    documents, statuses = [], []
-    for step in steps:
-        message = _ensure_script(ws, state, step, trust_record=True)
-        if screen is None:
-            print(f"paddle-port: {message}", file=sys.stderr)
-        else:
-            screen.heading(f"step {step.number}: {step.id} ({step.title}) on {device}", message)
-        # The runner updates `state` in place and saves it, generated hashes included.
-        finished = run_blocking(ws, step, device, on_line=None if screen is None else screen.echo,
-                                fresh=fresh, state=state)
-        statuses.append(finished.status)
-        documents.append(step_document(ws, step, finished))
-        if screen is not None:
-            _show_step(ws, step, finished, screen.console())
-    if screen is None:
+    listener = JsonNotes() if as_json else Printer(ws, device)
+    # The runner updates `state` in place and saves it, generated hashes included.
+    finished = FlowRun(ws, steps, device, state, fresh=fresh, listener=listener).run()
+    code = exit_code([item.status for item in finished])
+    if as_json:
         from paddle_port_checks.atomic import dumps_strict
 
-        print(dumps_strict({"workspace": str(ws.root), "device": device, "passed": _exit_code(statuses) == 0,
+        documents = [step_document(ws, step, item) for step, item in zip(steps, finished, strict=True)]
+        print(dumps_strict({"workspace": str(ws.root), "device": device, "passed": code == EXIT_PASSED,
                             "steps": documents}, indent=2))
     else:
         from paddle_port_tui.tables import checklist_table
 
-        screen.console().print(checklist_table(ws, state))
-    return _exit_code(statuses)
-
-
-def _show_step(ws: Workspace, step: Step, finished: Finished, console: Any) -> None:
-    """The step's diff table (or its error), the layers around a divergence, and where the log is."""
-    from paddle_port_tui.tables import diff_table, divergence_table
-
-    result = finished.result or {"step": step.id, "status": finished.status, "error": finished.error}
-    if finished.status in ("error", "cancelled") and not result.get("error"):
-        result = {**result, "error": finished.error}
-    console.print(diff_table(result))
-    layers = divergence_table(result)
-    if layers is not None:
-        console.print(layers)
-    console.print(f"full log: {ws.relative(ws.log_path(step))}", markup=False, style="dim")
+        assert isinstance(listener, Printer)
+        listener.screen.console().print(checklist_table(ws, state))
+    return code
 
 
 # --- the commands -------------------------------------------------------------------------------------
@@ -362,6 +226,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from paddle_port_tui.flow import ensure_script
     from paddle_port_tui.generate import plan
     from paddle_port_tui.state import save_state
 
@@ -369,7 +234,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     state = _state(ws)
     for step in _selected_steps(args.steps):
         before = plan(ws, state, step)
-        print(_ensure_script(ws, state, step, force=args.force))
+        print(ensure_script(ws, state, step, force=args.force))
         if before.status == "edited" and before.diff:
             # Show what a regeneration would change, so the porter can decide on --force.
             sys.stdout.write(before.diff if before.diff.endswith("\n") else before.diff + "\n")

@@ -38,8 +38,8 @@ def demo_source() -> Path:
 
 def demo_files(source: Path) -> dict[str, bytes]:
     """Relative path -> content of every file the demo workspace gets, rendered scripts included."""
+    from paddle_port_checks.catalogue import STEPS
     from paddle_port_tui.generate import render_script
-    from paddle_port_tui.steps import STEPS
 
     files: dict[str, bytes] = {}
     for entry in DEMO_ENTRIES:

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import paddle_port_templates
 from paddle_port_checks.atomic import write_json_atomic, write_text_atomic
+from paddle_port_checks.catalogue import Step
 
 from .state import State, save_state
-from .steps import Step
 from .workspace import Workspace, as_step
 
 if TYPE_CHECKING:

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from paddle_port_tui.results import sorted_keys
+
 if TYPE_CHECKING:
     from paddle_port_tui.state import State
     from paddle_port_tui.workspace import Workspace
@@ -22,33 +24,30 @@ GLYPHS = {"passed": "✓", "failed": "✗", "error": "!", "cancelled": "-", "run
 
 def build_report(ws: Workspace, state: State) -> dict[str, Any]:
     """Every step with its verdict, decisive numbers, times, device, evidence and warnings, plus the environment."""
-    from paddle_port_tui.results import decisive, load_result, sorted_keys
-    from paddle_port_tui.state import display_status
-    from paddle_port_tui.steps import STEPS
-    from paddle_port_tui.tables import first_divergence
+    from paddle_port_checks.schema import to_json
+    from paddle_port_tui.checklist import checklist
 
     steps, environment = [], {}
-    for step in STEPS:
-        status = display_status(ws, state, step.id)
-        step_state = state.steps.get(step.id)
-        result = load_result(ws, step.id) if status != "pending" else None
-        result = result or {}
-        environment = result.get("environment") or environment
+    for row in checklist(ws, state):
+        step, record, result = row.step, row.record, row.result
+        if result is not None and result.environment:
+            environment = result.environment
         steps.append({
-            "number": step.number, "id": step.id, "title": step.title, "script": step.script, "rule": step.rule,
-            "status": status,
-            "decisive": decisive(result) if result else "",
-            "started_at": getattr(step_state, "started_at", None),
-            "finished_at": getattr(step_state, "finished_at", None),
-            "duration_s": getattr(step_state, "duration_s", None),
-            "device": getattr(step_state, "device", None) or (result.get("environment") or {}).get("device"),
-            "keys": sorted_keys(result) if result else [],
-            "evidence": result.get("evidence", []),
-            "log": getattr(step_state, "log_path", None),
-            "reference_reused": (result.get("reference") or {}).get("reused"),
-            "warnings": result.get("warnings", []),
-            "error": getattr(step_state, "error", None) or result.get("error"),
-            "first_divergence": first_divergence(result),
+            "number": step.number, "id": step.id, "title": step.title, "script": step.script,
+            "rule": step.pass_rule,
+            "status": row.status,
+            "decisive": row.decisive,
+            "started_at": record.started_at,
+            "finished_at": record.finished_at,
+            "duration_s": record.duration_s,
+            "device": record.device or (result.environment.get("device") if result else None),
+            "keys": [key.to_json() for key in sorted_keys(result)] if result else [],
+            "evidence": row.evidence,
+            "log": record.log_path,
+            "reference_reused": result.reference.reused if result and result.reference else None,
+            "warnings": list(result.warnings) if result else [],
+            "error": record.error or (result.error if result else None),
+            "first_divergence": to_json(result.first_divergence) if result else None,
         })
     return {
         "schema": 1,

@@ -1,82 +1,78 @@
 """Reading a check's `result/<step>.json` and picking out what a porter looks at first.
 
 The tables, the checklist and the report all lead with the same things (failing keys first, one
-decisive number per step), so the choice is made here once.
+decisive number per step), so the choice is made here once, on the typed `StepResult`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from typing import Any
+from paddle_port_checks.schema import KeyDiff, SchemaError, StepResult, read_result
 
 from .workspace import Workspace
 
 
-def load_result(ws: Workspace, step_id: str) -> dict[str, Any] | None:
-    """The check's JSON result, or None when there is none or it cannot be read."""
+def load_result(ws: Workspace, step_id: str) -> StepResult | None:
+    """The check's result, or None when there is none; one this version cannot read (an old schema, a
+    truncated file) becomes an error result that says so, so the porter sees why instead of nothing."""
+    path = ws.result_path(step_id)
     try:
-        result = json.loads(ws.result_path(step_id).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_result(path)
+    except FileNotFoundError:
         return None
-    return result if isinstance(result, dict) else None
+    except (OSError, SchemaError) as problem:
+        return StepResult(step=step_id, status="error", error=f"{ws.relative(path)} cannot be read: {problem}")
 
 
-def first_divergence(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The forward result's `first_divergence`, at the top level or under `details` (both are accepted)."""
-    if not result:
-        return None
-    found = result.get("first_divergence") or (result.get("details") or {}).get("first_divergence")
-    return dict(found) if isinstance(found, Mapping) else None
-
-
-def sorted_keys(result: dict[str, Any]) -> list[dict[str, Any]]:
+def sorted_keys(result: StepResult) -> list[KeyDiff]:
     """The compared keys, failing rows first, otherwise in the check's own order."""
-    rows = [row for row in result.get("keys") or [] if isinstance(row, dict)]
-    return sorted(rows, key=lambda row: bool(row.get("passed")))
+    return sorted(result.keys, key=lambda row: row.passed)
 
 
-def decisive(result: dict[str, Any]) -> str:
+def decisive(result: StepResult) -> str:
     """One line that decides the verdict: the worst failing key, or the passing key nearest its limit."""
-    if result.get("status") == "error":
-        return f"error: {_last_line(result.get('error')) or 'the check did not complete'}"
+    if result.status == "error":
+        return f"error: {_last_line(result.error) or 'the check did not complete'}"
     rows = sorted_keys(result)
     if not rows:
         return "no keys compared"
-    failing = [row for row in rows if not row.get("passed")]
+    failing = [row for row in rows if not row.passed]
     if not failing and all(_closeness(row) == 0 for row in rows):  # nothing to rank: say it is exact
-        exact = f"all {len(rows)} keys exact" if len(rows) > 1 else f"{rows[0].get('key')} exact"
-        shown = next((row for row in rows if row.get("values")), None)
-        return f"{exact}; {shown['key']} = {_number(shown['values'][0])}" if shown else exact
+        exact = f"all {len(rows)} keys exact" if len(rows) > 1 else f"{rows[0].key} exact"
+        shown = next((row for row in rows if row.values), None)
+        return f"{exact}; {shown.key} = {_number(shown.values[0])}" if shown and shown.values else exact
     worst = max(failing or rows, key=_closeness)
-    if worst.get("problem"):
-        return f"{worst.get('key')}: {worst['problem']}"
-    method = worst.get("method") or "mean"
-    relation = "<=" if worst.get("passed") else ">"
-    line = f"{worst.get('key')} {method} {_number(worst.get(method))} {relation} {_number(worst.get('threshold'))}"
-    if worst.get("values"):
-        line += f" ({_number(worst['values'][0])} vs {_number(worst['values'][1])})"
+    if worst.problem:
+        return f"{worst.key}: {worst.problem}"
+    method = worst.method or "mean"
+    relation = "<=" if worst.passed else ">"
+    line = f"{worst.key} {method} {_number(_statistic(worst, method))} {relation} {_number(worst.threshold)}"
+    if worst.values:
+        line += f" ({_number(worst.values[0])} vs {_number(worst.values[1])})"
     return line
 
 
-def _closeness(row: dict[str, Any]) -> float:
+def _statistic(row: KeyDiff, method: str) -> float | None:
+    return {"mean": row.mean, "max": row.max, "min": row.min}.get(method, row.mean)
+
+
+def _closeness(row: KeyDiff) -> float:
     """How close a key is to (or how far past) its threshold; problems and NaN count as the worst."""
-    if row.get("problem"):
+    if row.problem:
         return float("inf")
-    value, threshold = row.get(row.get("method") or "mean"), row.get("threshold")
-    if not isinstance(value, (int, float)):
+    value = _statistic(row, row.method or "mean")
+    if value is None:
         return float("inf")  # strict JSON stores NaN as null
-    if not isinstance(threshold, (int, float)) or threshold <= 0:
+    if row.threshold <= 0:
         return float(value)
-    return value / threshold
+    return value / row.threshold
 
 
-def _number(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "nan" if value is None else str(value)
+def _number(value: float | None) -> str:
+    if value is None:
+        return "nan"
     return f"{value:.2g}" if value else "0"
 
 
-def _last_line(text: Any) -> str:
+def _last_line(text: str | None) -> str:
     lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
     return lines[-1] if lines else ""

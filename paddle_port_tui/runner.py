@@ -1,224 +1,186 @@
-"""Running one check script as a child process and streaming what it says.
+"""Running check scripts in the porter's interpreter: one worker process for the steps of one run.
 
-The child gets no terminal (stdin closed, its own session and process group), unbuffered output with
-colours kept, and a pipe for live JSON events. Its merged stdout/stderr is read in large chunks and
-written to the log file as it arrives, so the full output is on disk however fast it comes; lines are
-handed to the consumer through a queue that drops (and counts) lines rather than ever stalling the
-child. Cancelling kills the whole tree: the process group, plus descendants that left it (DataLoader
-workers), which are tracked with psutil while the check runs.
+The worker (`paddle_port_checks.worker`) runs the steps' scripts one after the other in one process, so
+torch and paddle are imported once per run instead of once per step. It gets no terminal (stdin closed,
+its own session and process group), unbuffered output with colours kept, and a pipe for live events. Its
+merged stdout/stderr is read in large chunks; marker lines carrying this run's nonce say where each
+step's output begins and ends, so every step still gets its own log file, its own record in the state and
+its own verdict. A step that kills the worker (a segfault) or hangs past `[run] timeout_s` is that
+step's error: the tree is killed, a new worker starts for the steps that remain.
 
-Two drivers share that logic (`_ChildRun`): the async `CheckRun` for the wizard, and a blocking one
-behind `run_blocking` for the CLI, which so never imports asyncio (tens of milliseconds per command) and
-waits on the child's pidfd instead of polling for its exit. psutil is imported only once a child runs.
+One blocking driver serves both faces: the CLI calls `StepsRun.run()` directly, the wizard in a thread
+whose listener posts messages to the UI. The driver sleeps in a selector over the output, the event pipe,
+the worker's pidfd and a wake-up pipe for `cancel()`, so it never polls. Cancelling kills the whole tree.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
+import selectors
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import BinaryIO
 
+from paddle_port_checks.catalogue import Step, step_by_id
 from paddle_port_checks.config import ConfigError
+from paddle_port_checks.schema import Event, SchemaError, StepResult, parse_event, read_result
+from paddle_port_checks.worker import marker_prefix, parse_marker
 
-from .state import COMPLETED, State, StepState, load_state, save_state, utc_now
-from .steps import Step
+from .child_output import CHUNK_BYTES, LineSplitter, decode_lines, plain
+from .process_tree import RUN_MARKER_ENV, ProcessTree, how_it_ended, pidfd
+from .state import State, StepState, load_state, save_state, utc_now
 from .workspace import Workspace, as_step, file_hash
 
-if TYPE_CHECKING:
-    import asyncio
-
-    import psutil
-
 EVENT_FD_ENV = "PADDLE_PORT_EVENT_FD"  # the name the checks read (paddle_port_checks.events)
-# Inherited by every descendant, even one that left the process group and whose parent already died:
-# the one trace that finds all of a run's processes at clean-up (the technique of Jenkins' BUILD_ID).
-RUN_MARKER_ENV = "PADDLE_PORT_RUN_ID"
-CHUNK_BYTES = 1 << 16
-# A "line" longer than this is handed on in pieces, so one newline-less stream cannot eat the memory.
-MAX_LINE_BYTES = 1 << 20
-# Lines waiting for a slow consumer before newer ones are dropped from the live view (never from the log).
-MAX_PENDING_LINES = 50_000
+WORKER_MODULE = "paddle_port_checks.worker"
 ERROR_TAIL_LINES = 20
 TERMINATE_GRACE_S = 3.0  # SIGTERM, then SIGKILL after this long
-DRAIN_GRACE_S = 1.0  # after the check exits, how long its leftovers may hold the pipes open
+DRAIN_GRACE_S = 1.0  # after the worker exits, how long its leftovers may hold the pipes open
 TRACK_INTERVAL_S = 1.0  # descendants that outlive their parent are also found by the run marker
-EXIT_POLL_S = 0.02  # only where the exit cannot be waited for (no pidfd; asyncio's watcher)
-# Colour codes are kept in live output and the log, but not in the error text stored and shown as plain text.
-_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-
-
-@dataclass(frozen=True)
-class OutputLine:
-    """A line of the child's output, ANSI colours included, without its newline."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class CheckEvent:
-    """One live event from the check (see ARCHITECTURE.md, "Live events")."""
-
-    data: dict[str, Any]
+EXIT_POLL_S = 0.02  # only where the exit cannot be waited for (no pidfd)
 
 
 @dataclass(frozen=True)
 class Finished:
-    """The end of a run; always the last message. `result` is the check's JSON when it wrote a fresh one."""
+    """The end of one step's run. `result` is the check's result when this run wrote it."""
 
+    step: str
     status: str  # passed | failed | error | cancelled
     exit_code: int | None
-    result: dict[str, Any] | None
+    result: StepResult | None
     error: str | None
 
 
-@dataclass(frozen=True)
-class OutputLines:
-    """The lines of one chunk of the child's output, ANSI colours included (see `CheckRun.batches`)."""
+class RunListener:
+    """What a driver tells its consumer, in order; every method is optional (override what you need).
+    Called on the driver's thread: the wizard's listener hands everything on to the UI thread."""
 
-    texts: list[str]
+    def step_started(self, step: Step) -> None:
+        """A step's script starts (its log file is opened, its state saved as running)."""
 
+    def lines(self, step: Step, texts: list[str]) -> None:
+        """Lines of the step's output, ANSI colours included, without newlines."""
 
-Message = OutputLine | CheckEvent | Finished
-Batch = OutputLines | CheckEvent | Finished
+    def event(self, step: Step, event: Event) -> None:
+        """A live event of the step (start, stage, key, warning, result)."""
 
-
-class _LineSplitter:
-    """Cuts a byte stream into lines; the unfinished tail waits for the next chunk."""
-
-    def __init__(self) -> None:
-        self._tail = b""
-
-    def feed(self, chunk: bytes) -> list[bytes]:
-        lines = (self._tail + chunk).split(b"\n")
-        self._tail = lines.pop()
-        if len(self._tail) > MAX_LINE_BYTES:
-            lines.append(self._tail)
-            self._tail = b""
-        return lines
-
-    def finish(self) -> list[bytes]:
-        tail, self._tail = self._tail, b""
-        return [tail] if tail else []
+    def step_finished(self, step: Step, finished: Finished) -> None:
+        """The step's verdict, recorded in the state."""
 
 
-def _decode_lines(lines: list[bytes]) -> list[str]:
-    """Decode a chunk's lines in one go (a decode per line costs more than the rest of the pipeline);
-    a CRLF line loses its CR. UTF-8 never spans a newline byte, so this equals decoding line by line."""
-    if not lines:
-        return []
-    texts = b"\n".join(lines).decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
-    texts[-1] = texts[-1].removesuffix("\r")
-    return texts
+class StepsRun:
+    """One run of some steps, in flow order, in as few worker processes as their outcomes allow.
 
-
-class _ChildRun:
-    """One run of one step's script, whatever drives it: what the async and the blocking driver share.
-
-    Starting (argv, environment, the state saved), turning output chunks and event lines into batches,
-    tracking and killing the process tree, and deciding and recording the outcome. A driver owns the
-    child (`_process`: anything with `pid` and `returncode`, the latter None until the child is reaped)
-    and says where batches go (`_deliver`).
+    Pass `state` to have the run update that State object in place (the wizard's live copy); without it
+    the run loads the saved state. `cancel()` may be called from any thread.
     """
 
-    def __init__(self, ws: Workspace, step: Step | str, device: str, fresh: bool = False,
-                 state: State | None = None) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        steps: Sequence[Step | str],
+        device: str = "",
+        fresh: bool = False,
+        state: State | None = None,
+        listener: RunListener | None = None,
+        timeout_s: float | None = None,
+    ) -> None:
         self.ws = ws
-        self.step = as_step(step)
+        self.steps = [as_step(step) for step in steps]
         self.device = device
         self.fresh = fresh
         self.state = state if state is not None else load_state(ws)
-        self.dropped_lines = 0  # lines not handed to the consumer (still in the log file)
+        self.listener = listener or RunListener()
+        self.timeout_s = timeout_s if timeout_s is not None else _configured_timeout(ws)
+        self.run_id = uuid.uuid4().hex
         self._cancel_requested = False
-        self._process: Any = None
-        self._tree: dict[int, psutil.Process] = {}
-        self._pending_lines = 0  # lines delivered that the consumer has not taken yet
-        self._unannounced_drops = 0
-        self._tail: deque[str] = deque(maxlen=ERROR_TAIL_LINES)
-        self._started_wall = 0.0
-        self._started_monotonic = 0.0
-        self._result_before: tuple[int, int, int] | None = None
-        self._finished: Finished | None = None
-        self._run_id = uuid.uuid4().hex
+        self._wake_read, self._wake_write = os.pipe()
+        self._finished: dict[str, Finished] = {}
 
-    @property
-    def step_state(self) -> StepState:
-        return self.state.step(self.step.id)
+    # --- the public face ---------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Stop the run: SIGTERM to the whole tree, SIGKILL after a short grace; steps left are cancelled."""
+        self._cancel_requested = True
+        with contextlib.suppress(OSError):
+            os.write(self._wake_write, b"x")
 
-    def command(self) -> list[str]:
-        """The child's argv: the workspace's interpreter, unbuffered, on the chosen device."""
-        argv = [self.ws.python(), "-u", str(self.ws.script_path(self.step))]
+    def run(self) -> list[Finished]:
+        """Run every step to its end; any exception (Ctrl+C, a listener that fails) kills the whole tree,
+        records the step as cancelled and is re-raised."""
+        try:
+            pending = list(self.steps)
+            while pending and not self._cancel_requested:
+                missing = [step for step in pending if not self.ws.script_path(step).exists()]
+                for step in missing:
+                    self._refuse(step)
+                pending = [step for step in pending if step not in missing]
+                if pending:
+                    self._run_worker(pending)
+                    pending = [step for step in pending if step.id not in self._finished]
+            for step in pending:  # cancelled before they began: nothing ran, nothing is recorded
+                self._finished[step.id] = Finished(step.id, "cancelled", None, None, None)
+            return [self._finished[step.id] for step in self.steps]
+        finally:
+            for fd in (self._wake_read, self._wake_write):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def command(self, steps: Sequence[Step], nonce: str) -> list[str]:
+        """The worker's argv: the workspace's interpreter, unbuffered, the steps' scripts in order."""
+        argv = [self.ws.python(), "-u", "-m", WORKER_MODULE, "--marker", nonce, "--run-id", self.run_id]
         if self.device:
             argv += ["--device", self.device]
         if self.fresh:
             argv.append("--fresh")
-        return argv
+        return argv + [f"{step.id}={self.ws.script_path(step)}" for step in steps]
 
-    def cancel(self) -> None:
-        """Stop the run: SIGTERM to the whole tree, SIGKILL after a short grace; status `cancelled`."""
-        self._cancel_requested = True  # a plain flag, polled by the supervisor: safe from any thread
+    # --- one worker --------------------------------------------------------------------------------
+    def _run_worker(self, steps: list[Step]) -> None:
+        """Start a worker for `steps` and follow it until it exits; every step it began is finished."""
+        worker = _Worker(self, steps)
+        try:
+            worker.start()
+        except OSError as error:
+            self._finish_unstarted(steps[0], f"could not start {self.ws.python()}: {error}")
+            return
+        try:
+            worker.follow()
+        except BaseException:
+            self._cancel_requested = True
+            worker.kill()
+            worker.settle(cancelled=True)
+            raise
+        worker.settle(cancelled=self._cancel_requested)
 
-    def _deliver(self, batch: Batch) -> None:
-        raise NotImplementedError
+    def _refuse(self, step: Step) -> None:
+        script = self.ws.relative(self.ws.script_path(step))
+        self._finish_unstarted(step, f"{script} does not exist: generate it first (paddle-port generate {step.id})")
 
-    def _refusal(self) -> Finished | None:
-        """Why the run cannot start (cancelled already, no script), recorded; None when it can."""
-        if self._cancel_requested:
-            return self._finish(Finished("cancelled", None, None, None))
-        script = self.ws.script_path(self.step)
-        if not script.exists():
-            message = (f"{self.ws.relative(script)} does not exist: "
-                       f"generate it first (paddle-port generate {self.step.id})")
-            return self._finish(Finished("error", None, None, message))
-        return None
+    def _finish_unstarted(self, step: Step, message: str) -> None:
+        record = self._new_record(step, "error")
+        self._record_end(step, record, Finished(step.id, "error", None, None, message), time.monotonic())
 
-    def _spawn_options(self, event_fd: int) -> dict[str, Any]:
-        """The child's set-up, common to both drivers (asyncio takes subprocess.Popen's arguments).
-        Only what the child needs is done before it starts; the bookkeeping waits for `_record_start`."""
-        env = dict(os.environ, PYTHONUNBUFFERED="1", **{EVENT_FD_ENV: str(event_fd), RUN_MARKER_ENV: self._run_id})
-        if "NO_COLOR" in env:
-            env.pop("FORCE_COLOR", None)
-        else:
-            env["FORCE_COLOR"] = "1"
-        self._result_before = _signature(self.ws.result_path(self.step))
-        self._started_wall, self._started_monotonic = time.time(), time.monotonic()
-        return {"cwd": self.ws.root, "env": env, "stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE,
-                "stderr": subprocess.STDOUT, "start_new_session": True, "pass_fds": (event_fd,)}
-
-    def _start_failed(self, error: OSError) -> Finished:
-        return self._finish(Finished("error", None, None, f"could not start {self.command()[0]}: {error}"))
-
-    def _record_start(self) -> None:
-        """The run in the state, saved, once the child runs (the script is hashed while it starts)."""
-        step_state = self._new_step_state("running")
-        step_state.log_path = self.ws.relative(self.ws.log_path(self.step))
-        step_state.pid = self._process.pid
-        self.state.current_step = self.step.id
-        save_state(self.ws, self.state)
-
-    def _open_log(self) -> BinaryIO:
-        self.ws.logs_dir.mkdir(parents=True, exist_ok=True)
-        return open(self.ws.log_path(self.step), "wb", buffering=0)
-
-    def _new_step_state(self, status: str) -> StepState:
-        """A new run forgets the previous one; the hashes say which script and config this run used."""
-        step_state = StepState(status=status, started_at=utc_now(), device=self._device_label(),
-                               script_hash=file_hash(self.ws.script_path(self.step)),
-                               config_hash=self.ws.config_hash())
-        self.state.steps[self.step.id] = step_state
-        return step_state
+    # --- bookkeeping shared by the worker follower -------------------------------------------------
+    def _new_record(self, step: Step, status: str) -> StepState:
+        """A new run of a step forgets the previous one; the hashes say which script and config it used."""
+        record = StepState(
+            status=status,
+            started_at=utc_now(),
+            device=self._device_label(),
+            script_hash=file_hash(self.ws.script_path(step)),
+            config_hash=self.ws.config_hash(),
+        )
+        self.state.steps[step.id] = record
+        return record
 
     def _device_label(self) -> str:
-        """The device the check will use: the one asked for, else the config's."""
         if self.device:
             return self.device
         try:
@@ -226,335 +188,123 @@ class _ChildRun:
         except ConfigError:
             return ""
 
-    def _offer_lines(self, lines: list[bytes], last: bool = False) -> None:
-        """Deliver lines to the consumer unless it is too far behind (the log file has them anyway)."""
-        texts = _decode_lines(lines)
-        self._tail.extend(texts[-ERROR_TAIL_LINES:])
-        room = max(0, MAX_PENDING_LINES - self._pending_lines)
-        batch: list[str] = []
-        if self._unannounced_drops and room and texts:  # the gap lies before these lines
-            batch.append(self._drop_notice())
-        batch += texts[:room]
-        self._unannounced_drops += len(texts) - min(room, len(texts))
-        self.dropped_lines += len(texts) - min(room, len(texts))
-        if last and self._unannounced_drops:
-            batch.append(self._drop_notice())
-        if batch:
-            self._pending_lines += len(batch)
-            self._deliver(OutputLines(batch))
-
-    def _drop_notice(self) -> str:
-        log = self.ws.relative(self.ws.log_path(self.step))
-        notice = f"[paddle-port: {self._unannounced_drops} lines not shown live; the full log is {log}]"
-        self._unannounced_drops = 0
-        return notice
-
-    def _offer_event(self, line: bytes) -> None:
-        """Every event, in order; events are few and carry results, so none is ever dropped."""
-        try:
-            data = json.loads(line)
-        except ValueError:
-            return  # not an event (a stray write to the descriptor): the output log has the story
-        if isinstance(data, dict):
-            self._deliver(CheckEvent(data))
-
-    def _snapshot_tree(self) -> None:
-        """Remember every descendant while the check runs: once it dies they are re-parented and hidden."""
-        if self._process is None:
-            return
-        import psutil
-
-        with contextlib.suppress(psutil.Error):
-            for child in psutil.Process(self._process.pid).children(recursive=True):
-                self._tree.setdefault(child.pid, child)
-
-    def _find_strays(self) -> None:
-        """Add every process that carries this run's marker: descendants the snapshots missed."""
-        strays = [pid for pid in _pids_marked(f"{RUN_MARKER_ENV}={self._run_id}") if pid not in self._tree]
-        if not strays:
-            return  # the usual case, which so needs no psutil
-        import psutil
-
-        for pid in strays:
-            with contextlib.suppress(psutil.Error):
-                self._tree[pid] = psutil.Process(pid)
-
-    def _signal_tree(self, sig: signal.Signals, find_strays: bool = False) -> None:
-        """Signal the check's process group and every descendant known (psutil guards against pid reuse)."""
-        if self._process is None:
-            return
-        if find_strays:
-            self._find_strays()
-        if self._process.returncode is None:
-            # Only while the leader is unreaped is its pid surely still our group's id; later the group's
-            # members are found by the marker instead.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._process.pid, sig)
-        if self._tree:
-            import psutil
-
-            for process in self._tree.values():
-                with contextlib.suppress(psutil.Error):
-                    process.send_signal(sig)
-
-    def _outcome(self, exit_code: int | None) -> Finished:
-        if self._cancel_requested:
-            return Finished("cancelled", exit_code, None, None)
-        result = self._fresh_result()
-        if result is None:
-            tail = _ANSI_ESCAPE.sub("", "\n".join(self._tail))
-            missing = self.ws.relative(self.ws.result_path(self.step))
-            reason = f"the check {_how_it_ended(exit_code)} without writing {missing}"
-            return Finished("error", exit_code, None, f"{reason}\n{tail}" if tail else reason)
-        status = result.get("status")
-        if status not in COMPLETED:
-            return Finished("error", exit_code, result, f"the result has an unknown status {status!r}")
-        return Finished(status, exit_code, result, result.get("error"))
-
-    def _fresh_result(self) -> dict[str, Any] | None:
-        """The result JSON, trusted only if this run wrote it: a new file, modified after the start."""
-        path = self.ws.result_path(self.step)
-        signature = _signature(path)
-        # 2 s of slack covers file systems with coarse timestamps; the changed signature does the rest.
-        if signature is None or signature == self._result_before or signature[1] / 1e9 < self._started_wall - 2.0:
-            return None
-        try:
-            result = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return result if isinstance(result, dict) else None
-
-    def _finish(self, finished: Finished) -> Finished:
-        """Record the end of the run in the state (saved) exactly once; return the message."""
-        if self._finished is not None:
-            return self._finished
-        self._finished = finished
-        step_state = self.step_state
-        if self._process is None:  # it never started, so `_record_start` did not record the run yet
-            step_state = self._new_step_state(finished.status)
-        step_state.status, step_state.exit_code, step_state.error = finished.status, finished.exit_code, finished.error
-        step_state.finished_at = utc_now()
-        step_state.duration_s = round(time.monotonic() - self._started_monotonic, 3) if self._process else 0.0
-        step_state.result_path = self.ws.relative(self.ws.result_path(self.step)) if finished.result else None
-        step_state.pid = None
+    def _record_end(self, step: Step, record: StepState, finished: Finished, started: float) -> None:
+        record.status, record.exit_code, record.error = finished.status, finished.exit_code, finished.error
+        record.finished_at = utc_now()
+        record.duration_s = round(time.monotonic() - started, 3)
+        record.result_path = self.ws.relative(self.ws.result_path(step)) if finished.result else None
+        record.pid = None
         save_state(self.ws, self.state)
-        return finished
+        self._finished[step.id] = finished
+        self.listener.step_finished(step, finished)
 
 
-class CheckRun(_ChildRun):
-    """One run of one step's script in an asyncio loop; iterate `stream()` once, call `cancel()` from anywhere.
+class _StepInWorker:
+    """The step the worker is running now: its log, its record, what its result file was before."""
 
-    Pass `state` to have the run update that State object in place (the wizard's live copy);
-    without it the run loads the saved state and updates that.
-    """
+    def __init__(self, run: StepsRun, step: Step, pid: int, worker: _Worker) -> None:
+        self.step = step
+        self.started = time.monotonic()
+        # Taken when the worker started: its begin marker may be read after the script already wrote it.
+        self.started_wall = worker.started_wall
+        self.result_before = worker.results_before.get(step.id)
+        self.tail: deque[str] = deque(maxlen=ERROR_TAIL_LINES)
+        run.ws.logs_dir.mkdir(parents=True, exist_ok=True)
+        self.log: BinaryIO = open(run.ws.log_path(step), "wb", buffering=0)  # noqa: SIM115 (closed at its end)
+        self.record = run._new_record(step, "running")
+        self.record.log_path = run.ws.relative(run.ws.log_path(step))
+        self.record.pid = pid
+        run.state.current_step = step.id
+        save_state(run.ws, run.state)
 
-    def __init__(self, ws: Workspace, step: Step | str, device: str, fresh: bool = False,
-                 state: State | None = None) -> None:
-        import asyncio
 
-        super().__init__(ws, step, device, fresh=fresh, state=state)
-        self._process: asyncio.subprocess.Process | None = None
-        # Output lines travel in one batch per chunk read: a queue operation per line would cost more
-        # than everything else the runner does with a line.
-        self._queue: asyncio.Queue[Batch] = asyncio.Queue()
+class _Worker:
+    """One worker process and the follower of its output, events and exit."""
 
-    def _deliver(self, batch: Batch) -> None:
-        self._queue.put_nowait(batch)
+    def __init__(self, run: StepsRun, steps: list[Step]) -> None:
+        self.run = run
+        self.steps = steps
+        self.nonce = uuid.uuid4().hex[:16]
+        self.tree = ProcessTree(run.run_id)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.current: _StepInWorker | None = None
+        self.preamble: list[bytes] = []  # output before the first step began (the worker's own start-up)
+        self.preamble_tail: deque[str] = deque(maxlen=ERROR_TAIL_LINES)
+        self.idle_since = 0.0  # when the worker last started or ended a step: the clock of the timeout
+        self.timed_out: str | None = None
+        self._event_read = -1
+        self._event_lines = LineSplitter()
+        self._begun: set[str] = set()
+        self._early_events: list[tuple[Step, Event]] = []  # read before their step's begin marker
+        self._marker_prefix = marker_prefix(self.nonce).encode()
+        self.started_wall = 0.0
+        self.results_before: dict[str, tuple[int, int, int] | None] = {}
 
-    async def stream(self) -> AsyncIterator[Message]:
-        """Start the check and yield its output lines and events as they come, then `Finished`."""
-        batches = self.batches()
+    def start(self) -> None:
+        self.started_wall = time.time()
+        self.results_before = {step.id: _signature(self.run.ws.result_path(step)) for step in self.steps}
+        event_read, event_write = os.pipe()
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env.update({EVENT_FD_ENV: str(event_write), RUN_MARKER_ENV: self.run.run_id})
+        if "NO_COLOR" in env:
+            env.pop("FORCE_COLOR", None)
+        else:
+            env["FORCE_COLOR"] = "1"
         try:
-            async for batch in batches:
-                if isinstance(batch, OutputLines):
-                    for text in batch.texts:
-                        yield OutputLine(text)
-                else:
-                    yield batch
-        finally:
-            await batches.aclose()  # closing mid-run must reach `batches`, which kills the tree
-
-    async def batches(self) -> AsyncIterator[Batch]:
-        """Like `stream()`, but output comes as read: one `OutputLines` per chunk, not a message per line.
-        A consumer that draws lines (the wizard) then pays per chunk, and allocates no object per line,
-        which under a flood is what keeps it answering keys."""
-        import asyncio
-
-        refusal = self._refusal()
-        if refusal is not None:
-            yield refusal
-            return
-        read_fd, write_fd = os.pipe()
-        try:
-            self._process = await asyncio.create_subprocess_exec(*self.command(), **self._spawn_options(write_fd))
-        except OSError as error:
-            os.close(read_fd)
-            yield self._start_failed(error)
-            return
-        finally:
-            os.close(write_fd)  # the child holds its own copy; ours would keep the pipe from reaching EOF
-        self._record_start()
-        supervisor = asyncio.ensure_future(self._supervise(read_fd))
-        try:
-            while True:
-                batch = await self._queue.get()
-                if isinstance(batch, OutputLines):
-                    self._pending_lines -= len(batch.texts)
-                yield batch
-                if isinstance(batch, Finished):
-                    return
-        finally:
-            if not supervisor.done():
-                # The consumer went away mid-run (closed the stream, was cancelled): no orphans.
-                self._cancel_requested = True
-                self._signal_tree(signal.SIGKILL, find_strays=True)
-                supervisor.cancel()
-                self._finish(Finished("cancelled", None, None, None))
-
-    async def _supervise(self, read_fd: int) -> None:
-        """Own the child until it is gone and its pipes are drained, then post `Finished`."""
-        import asyncio
-
-        process = self._process
-        assert process is not None and process.stdout is not None
-        with self._open_log() as log:
-            pumps = [
-                asyncio.ensure_future(self._pump_output(process.stdout, log)),
-                asyncio.ensure_future(self._pump_events(read_fd)),
-            ]
-            tracker = asyncio.ensure_future(self._track_tree())
-            try:
-                await self._wait_or_cancel(process)
-                if not self._cancel_requested:  # let descendants finish their last words
-                    await asyncio.wait(pumps, timeout=DRAIN_GRACE_S)
-                # No orphans: whatever the check left behind dies with it.
-                self._signal_tree(signal.SIGKILL, find_strays=True)
-                await asyncio.wait(pumps, timeout=DRAIN_GRACE_S)
-            finally:
-                for task in (*pumps, tracker):
-                    task.cancel()
-        self._deliver(self._finish(self._outcome(process.returncode)))
-
-    async def _wait_or_cancel(self, process: asyncio.subprocess.Process) -> None:
-        """Wait for the child to exit; on cancel, terminate the tree and escalate after the grace."""
-        import asyncio
-
-        while process.returncode is None and not self._cancel_requested:
-            await asyncio.sleep(EXIT_POLL_S)
-        if process.returncode is None:
-            self._snapshot_tree()
-            self._signal_tree(signal.SIGTERM, find_strays=True)
-            if not await _exited(process, TERMINATE_GRACE_S):
-                self._signal_tree(signal.SIGKILL, find_strays=True)
-                await _exited(process, None)  # SIGKILL cannot be refused
-
-    async def _pump_output(self, stdout: asyncio.StreamReader, log: BinaryIO) -> None:
-        splitter = _LineSplitter()
-        while chunk := await stdout.read(CHUNK_BYTES):
-            log.write(chunk)
-            self._offer_lines(splitter.feed(chunk))
-        self._offer_lines(splitter.finish(), last=True)
-
-    async def _pump_events(self, read_fd: int) -> None:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=MAX_LINE_BYTES)
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
-        )
-        try:
-            splitter = _LineSplitter()
-            while chunk := await reader.read(CHUNK_BYTES):
-                for line in splitter.feed(chunk):
-                    self._offer_event(line)
-            for line in splitter.finish():
-                self._offer_event(line)
-        finally:
-            transport.close()
-
-    async def _track_tree(self) -> None:
-        """Snapshot the tree now and then; not at once, when the just-started child has no children yet."""
-        import asyncio
-
-        while True:
-            await asyncio.sleep(TRACK_INTERVAL_S)
-            self._snapshot_tree()
-
-
-class _BlockingRun(_ChildRun):
-    """The CLI's driver: `subprocess.Popen` and a selector over the output, the event pipe and the child's
-    pidfd, so the process sleeps until something happens, and output is handed to callbacks as read."""
-
-    def __init__(self, ws: Workspace, step: Step | str, device: str,
-                 on_line: Callable[[str], None] | None, on_event: Callable[[dict[str, Any]], None] | None,
-                 fresh: bool = False, state: State | None = None) -> None:
-        super().__init__(ws, step, device, fresh=fresh, state=state)
-        self._process: subprocess.Popen[bytes] | None = None
-        self._on_line, self._on_event = on_line, on_event
-
-    def _deliver(self, batch: Batch) -> None:
-        if isinstance(batch, OutputLines):
-            self._pending_lines -= len(batch.texts)  # taken at once: a blocking consumer is never behind
-            if self._on_line is not None:
-                for text in batch.texts:
-                    self._on_line(text)
-        elif isinstance(batch, CheckEvent) and self._on_event is not None:
-            self._on_event(batch.data)
-
-    def run(self) -> Finished:
-        """Run the check to the end; any exception (Ctrl+C) kills the whole tree, is recorded, re-raised."""
-        refusal = self._refusal()
-        if refusal is not None:
-            return refusal
-        read_fd, write_fd = os.pipe()
-        try:
-            self._process = subprocess.Popen(self.command(), **self._spawn_options(write_fd))
-        except OSError as error:
-            os.close(read_fd)
-            return self._start_failed(error)
-        finally:
-            os.close(write_fd)  # the child holds its own copy; ours would keep the pipe from reaching EOF
-        try:
-            self._record_start()
-            with self._open_log() as log:
-                self._supervise(read_fd, log)
-        except BaseException:
-            self._cancel_requested = True
-            self._snapshot_tree()
-            self._signal_tree(signal.SIGKILL, find_strays=True)
-            self._process.wait()  # SIGKILL cannot be refused
-            self._finish(Finished("cancelled", self._process.returncode, None, None))
+            self.process = subprocess.Popen(
+                self.run.command(self.steps, self.nonce),
+                cwd=self.run.ws.root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=(event_write,),
+            )
+        except OSError:
+            os.close(event_read)
             raise
         finally:
-            os.close(read_fd)
-            self._process.stdout.close()
-        return self._finish(self._outcome(self._process.returncode))
+            os.close(event_write)  # the child holds its own copy; ours would keep the pipe from reaching EOF
+        os.set_blocking(event_read, False)  # a step's end drains it (see _drain_events)
+        self._event_read = event_read
+        self.tree.leader = self.process
+        self.idle_since = time.monotonic()
 
-    def _supervise(self, read_fd: int, log: BinaryIO) -> None:
-        """Read until the child is gone and its pipes are drained (bounded when leftovers hold them)."""
-        import selectors
+    def kill(self) -> None:
+        self.tree.snapshot()
+        self.tree.signal(signal.SIGKILL, find_strays=True)
+        if self.process is not None:
+            self.process.wait()  # SIGKILL cannot be refused
 
-        process = self._process
+    # --- following ---------------------------------------------------------------------------------
+    def follow(self) -> None:
+        """Read until the worker is gone and its pipes are drained (bounded when leftovers hold them)."""
+        process = self.process
         assert process is not None and process.stdout is not None
-        splitters = {process.stdout.fileno(): _LineSplitter(), read_fd: _LineSplitter()}
-        open_pipes = set(splitters)
-        exit_fd = _pidfd(process.pid)
+        out_fd, event_fd, wake_fd = process.stdout.fileno(), self._event_read, self.run._wake_read
+        output_lines = LineSplitter()
+        open_pipes = {out_fd, event_fd}
+        exit_fd = pidfd(process.pid)
         with selectors.DefaultSelector() as selector, contextlib.ExitStack() as closing:
-            for fd in open_pipes:
+            closing.callback(self._close_events)
+            for fd in (out_fd, event_fd, wake_fd):
                 selector.register(fd, selectors.EVENT_READ)
             if exit_fd is not None:
                 closing.callback(os.close, exit_fd)
                 selector.register(exit_fd, selectors.EVENT_READ)
             next_snapshot = time.monotonic() + TRACK_INTERVAL_S
-            drain_until: float | None = None  # set when the child has exited
-            killed = False
+            drain_until: float | None = None
+            killed = stopping = False
             while True:
                 if process.returncode is None and exit_fd is None:
                     process.poll()
                 now = time.monotonic()
+                if process.returncode is None and not stopping and (self.run._cancel_requested or self._overdue(now)):
+                    stopping = True
+                    self._terminate()
                 if process.returncode is None and now >= next_snapshot:
-                    self._snapshot_tree()
+                    self.tree.snapshot()
                     next_snapshot = now + TRACK_INTERVAL_S
                 if process.returncode is not None and drain_until is None:
                     drain_until = now + DRAIN_GRACE_S
@@ -562,104 +312,237 @@ class _BlockingRun(_ChildRun):
                     if killed or not open_pipes:
                         break
                     # Leftovers hold the pipes open: no orphans, and a last grace for their words.
-                    self._signal_tree(signal.SIGKILL, find_strays=True)
+                    self.tree.signal(signal.SIGKILL, find_strays=True)
                     killed, drain_until = True, now + DRAIN_GRACE_S
                 timeout = (drain_until if drain_until is not None else next_snapshot) - now
+                if self.run.timeout_s and process.returncode is None:
+                    timeout = min(timeout, max(self._deadline() - now, 0.0))
                 if exit_fd is None and process.returncode is None:
                     timeout = min(timeout, EXIT_POLL_S)
                 for key, _ in selector.select(max(timeout, 0.0)):
                     if key.fd == exit_fd:
                         selector.unregister(exit_fd)
                         process.wait()  # exited: this reaps it at once
-                    elif chunk := os.read(key.fd, CHUNK_BYTES):
-                        self._take(key.fd, read_fd, splitters[key.fd].feed(chunk), log, chunk)
-                    else:
+                    elif key.fd == wake_fd:
+                        selector.unregister(wake_fd)  # cancel() was called: the loop's top acts on it
+                    elif (chunk := _read_ready(key.fd)) is None:
+                        continue  # the events were taken already, at the end of their step
+                    elif not chunk:
                         selector.unregister(key.fd)
                         open_pipes.discard(key.fd)
-            if not killed:  # whatever the check left behind dies with it
-                self._signal_tree(signal.SIGKILL, find_strays=True)
-        self._offer_lines(splitters[process.stdout.fileno()].finish(), last=True)
-        for line in splitters[read_fd].finish():
-            self._offer_event(line)
+                    elif key.fd == event_fd:
+                        self._take_events(chunk)
+                    else:
+                        self._take_output(output_lines.feed(chunk))
+            if not killed:  # whatever the worker left behind dies with it
+                self.tree.signal(signal.SIGKILL, find_strays=True)
+        self._take_output(output_lines.finish())
+        for line in self._event_lines.finish():
+            self._take_event(line)
+        process.stdout.close()
 
-    def _take(self, fd: int, event_fd: int, lines: list[bytes], log: BinaryIO, chunk: bytes) -> None:
-        if fd == event_fd:
-            for line in lines:
-                self._offer_event(line)
+    def _close_events(self) -> None:
+        os.close(self._event_read)
+        self._event_read = -1  # never read again: the number may already name another file
+
+    def _deadline(self) -> float:
+        began = self.current.started if self.current is not None else self.idle_since
+        return began + (self.run.timeout_s or 0.0)
+
+    def _overdue(self, now: float) -> bool:
+        if not self.run.timeout_s or now < self._deadline():
+            return False
+        what = self.current.step.id if self.current is not None else "the worker's start-up"
+        self.timed_out = f"{what} ran longer than [run] timeout_s = {self.run.timeout_s:g} s and was stopped"
+        return True
+
+    def _terminate(self) -> None:
+        """SIGTERM to the tree, SIGKILL after the grace (waited for here: the worker has no say in it)."""
+        assert self.process is not None
+        self.tree.snapshot()
+        self.tree.signal(signal.SIGTERM, find_strays=True)
+        deadline = time.monotonic() + TERMINATE_GRACE_S
+        while self.process.poll() is None and time.monotonic() < deadline:
+            time.sleep(EXIT_POLL_S)
+        if self.process.returncode is None:
+            self.tree.signal(signal.SIGKILL, find_strays=True)
+            self.process.wait()
+
+    def _take_output(self, lines: list[bytes]) -> None:
+        """Write complete lines to the current step's log and hand them on; act on the markers. Only whole
+        lines are written, so a line cut across two reads is logged once, by the step it belongs to."""
+        if not lines:
+            return
+        data = b"\n".join(lines) + b"\n"
+        if self._marker_prefix not in data:
+            self._write(data, decode_lines(lines))
+            return
+        for raw in lines:
+            at = raw.find(self._marker_prefix)
+            found = parse_marker(self.nonce, raw[at:].decode("utf-8", errors="replace")) if at >= 0 else None
+            if found is None:
+                self._write(raw + b"\n", decode_lines([raw]))
+                continue
+            if at > 0:  # output without a final newline: the worker's marker follows it on the same line
+                self._write(raw[:at] + b"\n", decode_lines([raw[:at]]))
+            if found[0] == "begin":
+                self._begin(step_by_id(found[1]))
+            else:
+                self._end(found[2])
+
+    def _write(self, data: bytes, texts: list[str]) -> None:
+        if self.current is None:
+            self.preamble.append(data)
+            self.preamble_tail.extend(texts[-ERROR_TAIL_LINES:])
+            return
+        self.current.log.write(data)
+        self.current.tail.extend(texts[-ERROR_TAIL_LINES:])
+        if texts:
+            self.run.listener.lines(self.current.step, texts)
+
+    def _take_events(self, chunk: bytes) -> None:
+        for line in self._event_lines.feed(chunk):
+            self._take_event(line)
+
+    def _drain_events(self) -> None:
+        """A step's events were written before its end marker: take all that wait before its verdict, so
+        the listener hears them in order (they travel on their own pipe, read when it is ready)."""
+        while self._event_read >= 0 and (chunk := _read_ready(self._event_read)):
+            self._take_events(chunk)
+
+    def _take_event(self, line: bytes) -> None:
+        """Events travel on their own pipe, so they are routed by the step they name, not by the markers.
+        One read before its step's begin marker waits for it: the listener hears a step start first."""
+        event = parse_event(line)
+        step = next((step for step in self.steps if event is not None and step.id == event.step), None)
+        if event is None or step is None:  # a stray write: the output log has the story
+            return
+        if step.id in self._begun:
+            self.run.listener.event(step, event)
         else:
-            log.write(chunk)
-            self._offer_lines(lines)
+            self._early_events.append((step, event))
+
+    def _begin(self, step: Step) -> None:
+        assert self.process is not None
+        self.current = _StepInWorker(self.run, step, self.process.pid, self)
+        if self.preamble:  # the worker's own start-up output belongs to the first step's log
+            self.current.log.write(b"".join(self.preamble))
+            self.preamble.clear()
+        self._begun.add(step.id)
+        self.run.listener.step_started(step)
+        early = [event for of, event in self._early_events if of.id == step.id]
+        self._early_events = [(of, event) for of, event in self._early_events if of.id != step.id]
+        for event in early:
+            self.run.listener.event(step, event)
+
+    def _end(self, exit_code: int | None) -> None:
+        self._drain_events()
+        if self.current is not None:
+            self._finish_current(self._outcome(self.current, exit_code))
+        self.idle_since = time.monotonic()
+
+    def _finish_current(self, finished: Finished) -> None:
+        current, self.current = self.current, None
+        assert current is not None
+        current.log.close()
+        self.run._record_end(current.step, current.record, finished, current.started)
+
+    # --- after the worker exited -------------------------------------------------------------------
+    def settle(self, cancelled: bool) -> None:
+        """Finish the step the worker was in when it went away; a worker that died before its first step
+        began costs that step (so a broken interpreter cannot loop)."""
+        exit_code = self.process.returncode if self.process is not None else None
+        if self.current is not None:
+            current = self.current
+            if cancelled and not self.timed_out:
+                finished = Finished(current.step.id, "cancelled", exit_code, None, None)
+            else:
+                finished = self._outcome(current, exit_code, died=True)
+            self._finish_current(finished)
+        elif not cancelled and not any(step.id in self.run._finished for step in self.steps):
+            step = self.steps[0]
+            tail = plain("\n".join(self.preamble_tail))
+            reason = self.timed_out or f"the check worker {how_it_ended(exit_code)} before {step.id} began"
+            self.run._finish_unstarted(step, f"{reason}\n{tail}" if tail else reason)
+
+    def _outcome(self, current: _StepInWorker, exit_code: int | None, died: bool = False) -> Finished:
+        step = current.step
+        result = self._fresh_result(current)
+        if self.timed_out and died:
+            return Finished(step.id, "error", exit_code, None, self.timed_out)
+        if result is None:
+            tail = plain("\n".join(current.tail))
+            missing = self.run.ws.relative(self.run.ws.result_path(step))
+            how = how_it_ended(exit_code) if died else f"exited with code {exit_code}"
+            reason = f"the check {how} without writing {missing}"
+            return Finished(step.id, "error", exit_code, None, f"{reason}\n{tail}" if tail else reason)
+        return Finished(step.id, result.status, exit_code, result, result.error)
+
+    def _fresh_result(self, current: _StepInWorker) -> StepResult | None:
+        """The result file, trusted only if this run wrote it: a new file, modified after its worker started."""
+        path = self.run.ws.result_path(current.step)
+        signature = _signature(path)
+        # 2 s of slack covers file systems with coarse timestamps; the changed signature does the rest.
+        if signature is None or signature == current.result_before or signature[1] / 1e9 < current.started_wall - 2:
+            return None
+        try:
+            return read_result(path)
+        except (OSError, SchemaError) as problem:
+            print(f"paddle-port: {problem}", file=sys.stderr)
+            return None
 
 
-def _pidfd(pid: int) -> int | None:
-    """A descriptor that becomes readable when the process exits (Linux 5.3+), else None: then poll."""
+def _read_ready(fd: int) -> bytes | None:
+    """What a pipe holds now (b"" at its end), or None when a non-blocking one holds nothing."""
     try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
+        return os.read(fd, CHUNK_BYTES)
+    except BlockingIOError:
         return None
 
 
-def _pids_marked(marker: str) -> list[int]:
-    """The processes whose environment holds `marker` (NAME=value). On Linux /proc is read directly and
-    only this user's processes are opened (no other can carry it): far cheaper than psutil's objects."""
-    name, _, value = marker.partition("=")
-    if not os.path.isdir("/proc/self"):
-        import psutil
-
-        found = []
-        for process in psutil.process_iter():
-            with contextlib.suppress(psutil.Error):
-                if process.environ().get(name) == value:
-                    found.append(process.pid)
-        return found
-    needle, uid, found = b"\0" + marker.encode() + b"\0", os.getuid(), []
-    with os.scandir("/proc") as entries:
-        for entry in entries:
-            if not entry.name.isdigit():
-                continue
-            with contextlib.suppress(OSError):
-                if entry.stat().st_uid != uid:
-                    continue
-                with open(f"/proc/{entry.name}/environ", "rb") as environ:
-                    if needle in b"\0" + environ.read() + b"\0":
-                        found.append(int(entry.name))
-    return found
-
-
-async def _exited(process: asyncio.subprocess.Process, timeout: float | None) -> bool:
-    """Wait for the exit itself. `process.wait()` also waits for the pipes to close, which a surviving
-    descendant can hold open for ever; `returncode` is set as soon as the child is reaped."""
-    import asyncio
-
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while process.returncode is None:
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(EXIT_POLL_S)
-    return True
-
-
-def _how_it_ended(exit_code: int | None) -> str:
-    """Say "killed by SIGKILL" rather than "-9": an out-of-memory kill should be recognisable."""
-    if exit_code is not None and exit_code < 0:
-        with contextlib.suppress(ValueError):
-            return f"was killed by {signal.Signals(-exit_code).name}"
-    return f"exited with code {exit_code}"
-
-
-def _signature(path: Path) -> tuple[int, int, int] | None:
+def _signature(path: os.PathLike[str]) -> tuple[int, int, int] | None:
     """Identity of a file version: inode, mtime (ns), size. An atomic rewrite changes the inode."""
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except FileNotFoundError:
         return None
     return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
-def run_blocking(ws: Workspace, step: Step | str, device: str,
-                 on_line: Callable[[str], None] | None = None,
-                 on_event: Callable[[dict[str, Any]], None] | None = None,
-                 fresh: bool = False, state: State | None = None) -> Finished:
-    """Run one check to the end for the CLI, without an event loop; Ctrl+C kills the whole tree, records
-    the run as cancelled and re-raises."""
-    return _BlockingRun(ws, step, device, on_line, on_event, fresh=fresh, state=state).run()
+def _configured_timeout(ws: Workspace) -> float | None:
+    try:
+        return ws.load_config().timeout_s or None
+    except ConfigError:
+        return None
+
+
+class CallbackListener(RunListener):
+    """A listener made of two plain callbacks: each output line, each event (for scripts and tests)."""
+
+    def __init__(
+        self, on_line: Callable[[str], None] | None = None, on_event: Callable[[Event], None] | None = None
+    ) -> None:
+        self.on_line, self.on_event = on_line, on_event
+
+    def lines(self, step: Step, texts: list[str]) -> None:
+        if self.on_line is not None:
+            for text in texts:
+                self.on_line(text)
+
+    def event(self, step: Step, event: Event) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+
+def run_blocking(
+    ws: Workspace,
+    step: Step | str,
+    device: str,
+    on_line: Callable[[str], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    fresh: bool = False,
+    state: State | None = None,
+) -> Finished:
+    """Run one step to its end (see `StepsRun`); Ctrl+C kills the whole tree, records it, re-raises."""
+    listener = CallbackListener(on_line, on_event)
+    return StepsRun(ws, [step], device, fresh=fresh, state=state, listener=listener).run()[0]

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from paddle_port_checks.atomic import write_json_atomic
+from paddle_port_checks.catalogue import STEPS
 
-from .steps import STEPS
 from .workspace import Workspace, file_hash
 
 STATE_SCHEMA = 1
@@ -208,7 +208,8 @@ def _process_alive(step_state: StepState) -> bool:
     import psutil  # here, not at the top: only a run left `running` needs it, and it costs every command
 
     try:
-        return psutil.Process(step_state.pid).create_time() <= _timestamp(step_state.started_at) + 5.0
+        started: float = psutil.Process(step_state.pid).create_time()
+        return started <= _timestamp(step_state.started_at) + 5.0
     except (psutil.Error, ValueError):
         return False
 

@@ -7,14 +7,12 @@ A verdict is always a glyph plus a word, so it reads without colour (NO_COLOR, 1
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
 
-# Re-exported: it lives with the other result readers so `run --json` can use it without importing rich.
-from paddle_port_tui.results import first_divergence as first_divergence
+from paddle_port_checks.schema import StepResult, to_json
 
 if TYPE_CHECKING:
     from paddle_port_tui.state import State
@@ -47,36 +45,33 @@ def number(value: Any) -> str:
     return f"{value:.3g}" if value == 0 or 1e-3 <= abs(value) < 1e4 else f"{value:.2e}"
 
 
-def diff_table(result: Mapping[str, Any] | None, title: str | None = None) -> Table | Text:
+def diff_table(result: StepResult | None, title: str | None = None) -> Table | Text:
     """One step's comparison, failing keys first; for a step that errored, the error text instead."""
     from paddle_port_tui.results import sorted_keys
 
-    if not result:
+    if result is None:
         return Text("no result yet", style="dim")
-    step = str(result.get("step", ""))
-    if result.get("status") == "error" or (result.get("error") and not result.get("keys")):
-        text = Text(f"{step}: ", style="bold red")
-        text.append(str(result.get("error") or "the check did not complete"))
+    if result.status == "error" or (result.error and not result.keys):
+        text = Text(f"{result.step}: ", style="bold red")
+        text.append(str(result.error or "the check did not complete"))
         return text
-    table = Table(title=title or f"{step}: {result.get('status', '')}", title_justify="left")
+    table = Table(title=title or f"{result.step}: {result.status}", title_justify="left")
     table.add_column("key")
     for name in ("mean", "max", "min", "threshold"):
         table.add_column(name, justify="right")
     table.add_column("verdict")
-    for row in sorted_keys(dict(result)):
-        status = "passed" if row.get("passed") else "failed"
-        key = Text(str(row.get("key", "")))
-        if row.get("problem"):
-            key.append(f"  ({row['problem']})", style="red")
-        table.add_row(key, *(number(row.get(name)) for name in ("mean", "max", "min", "threshold")), verdict(status))
+    for row in sorted_keys(result):
+        key = Text(row.key)
+        if row.problem:
+            key.append(f"  ({row.problem})", style="red")
+        numbers = (number(value) for value in (row.mean, row.max, row.min, row.threshold))
+        table.add_row(key, *numbers, verdict("passed" if row.passed else "failed"))
     return table
 
 
 def checklist_table(ws: Workspace, state: State) -> Table:
     """Every step of the flow with its status (stale when script or config changed), verdict and timing."""
-    from paddle_port_tui.results import decisive, load_result
-    from paddle_port_tui.state import display_status
-    from paddle_port_tui.steps import STEPS
+    from paddle_port_tui.checklist import checklist
 
     table = Table(title="checklist", title_justify="left")
     table.add_column("#", justify="right")
@@ -86,27 +81,19 @@ def checklist_table(ws: Workspace, state: State) -> Table:
     table.add_column("ran (UTC)")
     table.add_column("device")
     table.add_column("time", justify="right")
-    for step in STEPS:
-        status = display_status(ws, state, step.id)
-        step_state = state.steps.get(step.id)
-        result = load_result(ws, step.id) if status != "pending" else None
-        error = getattr(step_state, "error", None)
-        last_line = (str(error).strip().splitlines() or [""])[-1] if error else ""
-        detail = Text(decisive(result) if result else (f"error: {last_line}" if last_line else ""))
-        duration = getattr(step_state, "duration_s", None)
-        ran = getattr(step_state, "finished_at", None) or getattr(step_state, "started_at", None) or ""
-        table.add_row(str(step.number), step.id, verdict(status), detail,
-                      Text(ran[5:16].replace("T", " ")),  # "2026-11-28T01:50:30Z" -> "11-28 01:50"
-                      Text(str(getattr(step_state, "device", "") or "")),
+    for row in checklist(ws, state):
+        duration = row.record.duration_s
+        table.add_row(str(row.step.number), row.step.id, verdict(row.status), Text(row.decisive),
+                      Text(row.ran_at), Text(row.record.device or ""),
                       f"{duration:.1f}s" if isinstance(duration, (int, float)) else "")
     return table
 
 
-def divergence_table(result: Mapping[str, Any] | None, around: int = 3) -> Table | None:
+def divergence_table(result: StepResult | None, around: int = 3) -> Table | None:
     """The layer pairs around the first divergence (a few before and after), the divergent one marked."""
     from paddle_port_tui.chart import divergent_index
 
-    divergence = first_divergence(result)
+    divergence = to_json(result.first_divergence) if result is not None else None
     layers = list((divergence or {}).get("layers") or [])
     if not layers:
         return None

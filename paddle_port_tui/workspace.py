@@ -11,9 +11,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from paddle_port_checks.catalogue import Step, step_by_id
 from paddle_port_checks.config import CONFIG_NAME, Config, ConfigError, load_config
-
-from .steps import Step, step_by_id
 
 STATE_DIR = ".paddle_port"
 

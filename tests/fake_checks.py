@@ -10,7 +10,9 @@ in milliseconds and imports no framework. Usage:
 Behaviours: pass, fail, error (result with status error, exit 2), crash (traceback, no result),
 noresult (exit 0, no result), sleep (runs until killed), grandchild (spawns a grandchild in its own
 session, prints `grandchild <pid>`, then sleeps until killed), orphan (the same grandchild, but the check
-then passes and exits, leaving it behind with the output pipes open).
+then passes and exits, leaving it behind with the output pipes open), segfault (prints `segfaulting`
+and dies of SIGSEGV, taking its interpreter with it). `FakeCheck(..., pid=True)` also prints
+`pid <os.getpid()>` after its first line: the process it ran in.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from paddle_port_tui.steps import STEPS
+from paddle_port_checks.catalogue import STEPS
 from paddle_port_tui.workspace import Workspace
 
-BEHAVIOURS = ("pass", "fail", "error", "crash", "noresult", "sleep", "grandchild", "orphan")
+BEHAVIOURS = ("pass", "fail", "error", "crash", "noresult", "sleep", "grandchild", "orphan", "segfault")
 
 FAKE_CONFIG = """\
 [reference]
@@ -36,28 +38,28 @@ device = "cpu"
 """
 
 _SCRIPT = r'''"""Fake check for step {step!r}: behaviour {behaviour!r}, {lines} extra lines."""
-import argparse, json, os, subprocess, sys, time
+import argparse, json, os, signal, subprocess, sys, time
 from pathlib import Path
 
-STEP, BEHAVIOUR, LINES = {step!r}, {behaviour!r}, {lines!r}
+STEP, BEHAVIOUR, LINES, SHOW_PID = {step!r}, {behaviour!r}, {lines!r}, {pid!r}
 ROOT = Path(__file__).resolve().parents[1]
 parser = argparse.ArgumentParser()
 parser.add_argument("--device", default="cpu")
 parser.add_argument("--fresh", action="store_true")
-args = parser.parse_args()
+args, _ = parser.parse_known_args()  # the app also passes --run-id
 fd = os.environ.get("PADDLE_PORT_EVENT_FD")
-events = os.fdopen(int(fd), "w", buffering=1) if fd else None
+events = os.fdopen(int(fd), "w", buffering=1, closefd=False) if fd else None  # the worker runs more steps
 
 
 def emit(event, **fields):
     if events is not None:
-        events.write(json.dumps({{"event": event, "step": STEP, **fields}}) + "\n")
+        events.write(json.dumps({{"schema": 1, "kind": event, "step": STEP, **fields}}) + "\n")
 
 
 def write_result(status, keys, error=None):
     path = ROOT / "result" / (STEP + ".json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    result = {{"schema": 1, "step": STEP, "status": status, "keys": keys, "evidence": [], "log": None,
+    result = {{"schema": 2, "step": STEP, "status": status, "keys": keys, "evidence": [], "log": None,
               "warnings": [], "details": {{}}, "error": error, "started_at": "2026-01-01T00:00:00Z",
               "duration_s": 0.0}}
     tmp = path.with_name("." + path.name + ".tmp")
@@ -73,6 +75,8 @@ def key(name, mean, threshold=1e-5):
 
 emit("start", device=args.device)
 print(f"fake check {{STEP}} device={{args.device}} fresh={{args.fresh}}", flush=True)
+if SHOW_PID:
+    print(f"pid {{os.getpid()}}", flush=True)
 for n in range(LINES):
     print(f"line {{n}}")
 emit("stage", name="reference", status="computed")
@@ -80,6 +84,9 @@ if BEHAVIOUR == "crash":
     raise RuntimeError("the fake model exploded")
 if BEHAVIOUR == "noresult":
     sys.exit(0)
+if BEHAVIOUR == "segfault":
+    print("segfaulting", flush=True)
+    os.kill(os.getpid(), signal.SIGSEGV)
 if BEHAVIOUR in ("grandchild", "orphan"):
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
     print(f"grandchild {{child.pid}}", flush=True)
@@ -102,10 +109,11 @@ sys.exit(0 if status == "passed" else 1)
 
 @dataclass(frozen=True)
 class FakeCheck:
-    """How a fake script behaves: one of BEHAVIOURS, after printing `lines` numbered lines."""
+    """How a fake script behaves: one of BEHAVIOURS, after printing `lines` numbered lines (and its pid)."""
 
     behaviour: str = "pass"
     lines: int = 0
+    pid: bool = False
 
     def __post_init__(self) -> None:
         if self.behaviour not in BEHAVIOURS:
@@ -115,7 +123,7 @@ class FakeCheck:
 def fake_script(step_id: str, check: FakeCheck | str = "pass") -> str:
     """The source of a fake check script for one step."""
     check = FakeCheck(check) if isinstance(check, str) else check
-    return _SCRIPT.format(step=step_id, behaviour=check.behaviour, lines=check.lines)
+    return _SCRIPT.format(step=step_id, behaviour=check.behaviour, lines=check.lines, pid=check.pid)
 
 
 def write_fake_script(ws: Workspace, step_id: str, check: FakeCheck | str = "pass") -> Path:

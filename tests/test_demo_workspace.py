@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from paddle_port_checks.catalogue import STEPS
 from paddle_port_checks.config import load_config
 from paddle_port_tui.demo import DemoError, write_demo
 from paddle_port_tui.generate import plan
 from paddle_port_tui.state import State
-from paddle_port_tui.steps import STEPS
 from paddle_port_tui.workspace import Workspace
 
 

@@ -1,4 +1,5 @@
-"""events: JSON lines on an inherited pipe, silent without one, harmless when the reader has gone."""
+"""events: one `Event` record per line (strict JSON) on an inherited pipe, silent without one, harmless
+when the reader has gone."""
 
 from __future__ import annotations
 
@@ -10,15 +11,26 @@ import sys
 import pytest
 
 from paddle_port_checks import events
+from paddle_port_checks.schema import Event, KeyDiff, parse_event
 
 CHILD_EMITS = """
 import math
 from paddle_port_checks.events import emit
-emit("start", step="forward", device="cpu")
-emit("key", step="forward", diff={"key": "logits", "mean": math.nan, "max": math.inf, "shape_ref": (1, 10)})
-emit("result", step="forward", status="failed", path="result/forward.json")
+from paddle_port_checks.schema import Event, KeyDiff
+emit(Event("start", "forward", device="cpu"))
+emit(Event("key", "forward", diff=KeyDiff(key="logits", mean=math.nan, max=math.inf, min=0.0, threshold=1e-5,
+                                           method="mean", passed=False, shape_ref=(1, 10), ref_absmax=3.0)))
+emit(Event("result", "forward", status="failed", path="result/forward.json"))
 print("child done", flush=True)
 """
+
+# What the child emits, as the app reads it back: NaN and Inf are null in strict JSON.
+EMITTED = [
+    Event("start", "forward", device="cpu"),
+    Event("key", "forward", diff=KeyDiff(key="logits", mean=None, max=None, min=0.0, threshold=1e-5,
+                                         method="mean", passed=False, shape_ref=(1, 10))),
+    Event("result", "forward", status="failed", path="result/forward.json"),
+]
 
 
 def run_child(env_fd: str | None, pass_fds: tuple[int, ...] = ()) -> subprocess.CompletedProcess[str]:
@@ -34,6 +46,14 @@ def run_child(env_fd: str | None, pass_fds: tuple[int, ...] = ()) -> subprocess.
         timeout=60,
         check=False,
     )
+
+
+def run_quiet_child(env_fd: str | None, pass_fds: tuple[int, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """The child where no event can reach a reader: it must run and say nothing about it."""
+    child = run_child(env_fd, pass_fds)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout == "child done\n"
+    return child
 
 
 def reject_non_strict(token: str) -> None:
@@ -52,39 +72,29 @@ def test_child_writes_one_strict_json_line_per_event_to_the_inherited_pipe():
     assert child.returncode == 0, child.stderr
     assert child.stdout == "child done\n"  # events never mix into the visible output
     parsed = [json.loads(line, parse_constant=reject_non_strict) for line in lines]
-    assert parsed == [
-        {"event": "start", "step": "forward", "device": "cpu"},
-        {"event": "key", "step": "forward",
-         "diff": {"key": "logits", "mean": None, "max": None, "shape_ref": [1, 10]}},
-        {"event": "result", "step": "forward", "status": "failed", "path": "result/forward.json"},
-    ]
+    assert parsed[0] == {"kind": "start", "step": "forward", "schema": 1, "device": "cpu"}
+    assert parsed[1]["diff"]["mean"] is None and parsed[1]["diff"]["shape_ref"] == [1, 10]
+    assert "ref_absmax" not in parsed[1]["diff"]  # lives only in the writing process
+    assert [parse_event(line) for line in lines] == EMITTED
 
 
 def test_reader_gone_stops_emitting_without_errors():
     read_fd, write_fd = os.pipe()
     os.close(read_fd)  # nobody will ever read: every write is a broken pipe
     try:
-        child = run_child(str(write_fd), pass_fds=(write_fd,))
+        child = run_quiet_child(str(write_fd), pass_fds=(write_fd,))
     finally:
         os.close(write_fd)
-    assert child.returncode == 0
-    assert child.stdout == "child done\n"
     assert child.stderr == ""  # no traceback, no "Exception ignored" at exit
 
 
 def test_without_the_variable_events_are_dropped():
-    child = run_child(None)
-    assert child.returncode == 0
-    assert child.stdout == "child done\n"
-    assert child.stderr == ""
+    assert run_quiet_child(None).stderr == ""
 
 
 @pytest.mark.parametrize("fd_text", ["not-a-number", "987"])  # 987: a descriptor the child does not have
 def test_unusable_descriptor_turns_events_off_with_one_note(fd_text):
-    child = run_child(fd_text)
-    assert child.returncode == 0
-    assert child.stdout == "child done\n"
-    assert child.stderr.count("live events off") == 1
+    assert run_quiet_child(fd_text).stderr.count("live events off") == 1
 
 
 def test_in_process_stream_is_opened_once_and_flushed_per_line(monkeypatch):
@@ -92,18 +102,18 @@ def test_in_process_stream_is_opened_once_and_flushed_per_line(monkeypatch):
     monkeypatch.setenv(events.EVENT_FD_ENV, str(write_fd))
     monkeypatch.setattr(events, "_stream_fd", None)  # forget streams of earlier tests
     try:
-        events.emit("stage", step="forward", name="reference", status="running")
+        events.emit(Event("stage", "forward", name="reference", status="running"))
         first_stream = events._stream
         # Flushed per line: readable now, while the writer is still open.
         assert os.read(read_fd, 4096).decode() == (
-            '{"event": "stage", "step": "forward", "name": "reference", "status": "running"}\n'
+            '{"kind": "stage", "step": "forward", "schema": 1, "name": "reference", "status": "running"}\n'
         )
-        events.emit("warning", step="forward", message="near zero")
+        events.emit(Event("warning", "forward", message="near zero"))
         assert events._stream is first_stream
-        second = json.loads(os.read(read_fd, 4096))
-        assert second == {"event": "warning", "step": "forward", "message": "near zero"}
+        assert parse_event(os.read(read_fd, 4096)) == Event("warning", "forward", message="near zero")
     finally:
         monkeypatch.delenv(events.EVENT_FD_ENV)
-        events.emit("dropped")  # no variable: a no-op, the old stream is left alone
+        events.emit(Event("stage", "forward"))  # no variable: a no-op, the old stream is left alone
         os.close(write_fd)
         os.close(read_fd)
+

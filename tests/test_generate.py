@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 
+from paddle_port_checks.catalogue import STEPS
 from paddle_port_tui.generate import plan, render_script, write
 from paddle_port_tui.state import State, load_state
-from paddle_port_tui.steps import STEPS
 from paddle_port_tui.workspace import Workspace
 
 

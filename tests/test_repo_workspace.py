@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from workspaces import REPO, copy_demo
 
+from paddle_port_checks.catalogue import STEPS
 from paddle_port_tui.generate import render_script
-from paddle_port_tui.steps import STEPS
 
 LOG_LINE = r"\[\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\] root INFO: "
 

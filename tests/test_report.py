@@ -29,7 +29,8 @@ def ran_workspace(tmp_path, capsys):
     result = json.loads(path.read_text())
     result["warnings"] = [f"child said {HOSTILE}"]
     result["keys"][0]["key"] = HOSTILE
-    result["first_divergence"] = {"index": 4, "layers": LAYERS}
+    result["first_divergence"] = {"index": 4, "layers": LAYERS, "reference_layer": "layer4", "paddle_layer": "layer4",
+                                  "reference_type": "Conv2d", "paddle_type": "Conv2D", "verdict": "layer"}
     result["environment"] = {"python": "3.11", "torch": "2.13.0", "paddle": "3.3.1", "device": "cpu"}
     path.write_text(json.dumps(result))
     return ws

@@ -8,8 +8,8 @@ import sys
 
 from fake_checks import write_fake_workspace
 
+from paddle_port_checks.catalogue import STEPS
 from paddle_port_tui.state import INTERRUPTED, State, StepState, display_status, load_state, save_state, utc_now
-from paddle_port_tui.steps import STEPS
 from paddle_port_tui.workspace import Workspace
 
 

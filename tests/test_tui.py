@@ -299,8 +299,8 @@ async def test_end_to_end_real_demo_to_full_checklist(tmp_path: Path) -> None:
     """The real demo port, real torch and paddle: generate and run all five steps, then export."""
     from workspaces import install_demo_checkpoint
 
+    from paddle_port_checks.catalogue import STEPS
     from paddle_port_tui.demo import write_demo
-    from paddle_port_tui.steps import STEPS
 
     ws = Workspace(write_demo(tmp_path / "demo"))
     install_demo_checkpoint(ws.root)
@@ -329,7 +329,7 @@ def _record_result(ws: Workspace, result: dict[str, Any]) -> None:
 
     step_id = result["step"]
     ws.result_dir.mkdir(parents=True, exist_ok=True)
-    (ws.result_dir / f"{step_id}.json").write_text(json.dumps(result))
+    (ws.result_dir / f"{step_id}.json").write_text(json.dumps({"schema": 2, **result}))
     state = load_state(ws)
     state.steps[step_id] = StepState(status=result["status"], device="cpu", result_path=f"result/{step_id}.json")
     save_state(ws, state)
@@ -347,8 +347,7 @@ async def test_weights_page_lists_structural_mappings_and_counts_the_named_ones(
     by_structure = [{"torch": "head.weight", "paddle": "classifier.0.weight", "how": "structure", "transposed": True},
                     {"torch": "stem.bias", "paddle": "conv_in.bias", "how": "structure", "transposed": False}]
     _record_result(ws, {"step": "weights", "status": "passed", "keys": [_key("logits")], "evidence": [],
-                        "warnings": [], "details": {"mapping": "weights_mapping.json",
-                                                    "mapping_entries": by_name + by_structure}})
+                        "warnings": [], "mapping": {"file": "weights_mapping.json", "rows": by_name + by_structure}})
     app = wizard_app(ws)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("4")
@@ -365,10 +364,12 @@ async def test_weights_page_lists_structural_mappings_and_counts_the_named_ones(
 @sync
 async def test_forward_page_shows_grouped_lint_even_when_the_check_passed(tmp_path: Path) -> None:
     ws = write_fake_workspace(tmp_path / "ws")
-    momentum = [{"torch_layer": f"bn{i}", "paddle_layer": f"bn{i}", "attribute": "momentum", "torch_value": 0.1,
+    momentum = [{"torch_layer": f"bn{i}", "paddle_layer": f"bn{i}", "torch_type": "BatchNorm2d",
+                 "paddle_type": "BatchNorm2D", "attribute": "momentum", "torch_value": 0.1,
                  "paddle_value": 0.1, "expected_paddle_value": 0.9, "why": "Paddle's momentum is 1 - torch's",
                  "visible_in_eval": False} for i in range(20)]
-    ceil = {"torch_layer": "pool", "paddle_layer": "pool", "attribute": "ceil_mode", "torch_value": False,
+    ceil = {"torch_layer": "pool", "paddle_layer": "pool", "torch_type": "MaxPool2d", "paddle_type": "MaxPool2D",
+            "attribute": "ceil_mode", "torch_value": False,
             "paddle_value": True, "expected_paddle_value": False, "why": "changes the output size",
             "visible_in_eval": True}
     _record_result(ws, {"step": "forward", "status": "passed", "keys": [_key("logits")], "evidence": [],
@@ -385,10 +386,11 @@ async def test_forward_page_shows_grouped_lint_even_when_the_check_passed(tmp_pa
 
 
 def test_narrow_result_table_gives_up_min_before_squeezing_the_verdict() -> None:
+    from paddle_port_checks.schema import StepResult
     from paddle_port_tui.tables import diff_table
     from paddle_port_tui.tui.result_views import fit_columns
 
-    result = {"step": "forward", "status": "failed", "keys": [_key("logits", passed=False)]}
+    result = StepResult.from_json({"schema": 2, "step": "forward", "status": "failed", "keys": [_key("logits", False)]})
     headers = [column.header for column in fit_columns(diff_table(result), 200).columns]
     assert headers == ["key", "mean", "max", "min", "threshold", "verdict"]
     narrow = fit_columns(diff_table(result), 50)

@@ -43,7 +43,8 @@ FORWARD_FAILED = {
     "first_divergence": {
         "reference_layer": "features.3", "paddle_layer": "features.3", "reference_type": "MaxPool2d",
         "paddle_type": "MaxPool2D", "index": 4, "mean": 0.31, "max": 2.1, "rel": 0.4, "verdict": "layer",
-        "lint": [{"paddle_layer": "features.3", "attribute": "ceil_mode", "paddle_value": True,
+        "lint": [{"paddle_layer": "features.3", "paddle_type": "MaxPool2D", "torch_type": "MaxPool2d",
+                  "attribute": "ceil_mode", "paddle_value": True,
                   "expected_paddle_value": False, "torch_layer": "features.3", "torch_value": False,
                   "why": "ceil_mode changes the output size"}],
         "layers": [{"index": i, "reference": f"features.{i}", "paddle": f"features.{i}", "type": "Conv2D",

@@ -68,8 +68,10 @@ def run(context: CheckContext) -> Outcome:
     cfg = context.config
 
     def reference() -> dict[str, np.ndarray]:
-        return _first_batches(*reference_batches(context), cfg.num_batches)
+        dataset, loader = reference_batches(context)
+        return _first_batches(dataset, loader, cfg.num_batches)
 
     ref = context.reference_arrays(reference, sample_digests(context.samples()), cfg.batch_size, cfg.num_batches)
-    paddle = _first_batches(*paddle_batches(context), cfg.num_batches)
+    dataset, loader = paddle_batches(context)
+    paddle = _first_batches(dataset, loader, cfg.num_batches)
     return Outcome(ref=ref, paddle=paddle)

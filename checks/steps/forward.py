@@ -16,6 +16,7 @@ from paddle_port_checks.atomic import write_bytes_atomic, write_json_atomic
 from paddle_port_checks.compare import KeyDiff, all_passed
 from paddle_port_checks.config import ConfigError
 from paddle_port_checks.outputs import named_arrays
+from paddle_port_checks.schema import Divergence, Finding, from_json, to_json
 from paddle_port_checks.session import CheckContext, Outcome
 
 # A forward hook of the generated script: (model, input tensor) -> {key: output tensor}.
@@ -32,7 +33,7 @@ def fixed_input(context: CheckContext) -> np.ndarray:
     cfg = context.config
     path = cfg.resolve(cfg.input_file)
     if path.is_file():  # the porter's file (or ours from an earlier run): never overwritten
-        array = np.load(path)
+        array: np.ndarray = np.load(path)
         if tuple(array.shape) != cfg.input_shape:
             raise ConfigError(
                 cfg.path,
@@ -100,26 +101,26 @@ def explain(context: CheckContext, outcome: Outcome, diffs: list[KeyDiff]) -> No
     except (OSError, ValueError):
         stored = {}
     if not failed and stored.get("key") == key:
-        findings = stored["findings"]
+        findings = [from_json(Finding, raw) for raw in stored["findings"]]
     else:
         from paddle_port_checks.lint import lint
 
         context.stage("lint", "running")
         torch_model, paddle_model = context.reference_model(context.device), context.paddle_model()
-        findings = [finding.to_json() for finding in lint(torch_model, paddle_model)]
-        write_json_atomic(cache, {"key": key, "findings": findings})
+        findings = lint(torch_model, paddle_model)
+        write_json_atomic(cache, {"key": key, "findings": [finding.to_json() for finding in findings]})
         if failed:
             _localize(context, outcome, torch_model, paddle_model)
-    outcome.findings["lint"] = findings
+    outcome.lint = findings
     print_lint(findings)
 
 
-def print_lint(findings: list[dict[str, Any]]) -> None:
+def print_lint(findings: list[Finding]) -> None:
     """One line per kind of mismatch, naming its layers: 20 BatchNorms with one momentum are one finding."""
     groups: dict[tuple[str, str, str, str], list[str]] = {}
     for finding in findings:
-        what = (finding["attribute"], repr(finding["torch_value"]), repr(finding["paddle_value"]), finding["why"])
-        groups.setdefault(what, []).append(finding["paddle_layer"])
+        what = (finding.attribute, repr(finding.torch_value), repr(finding.paddle_value), finding.why)
+        groups.setdefault(what, []).append(finding.paddle_layer)
     for (attribute, torch_value, paddle_value, why), layers in groups.items():
         named = ", ".join(layers[:4]) + (f" and {len(layers) - 4} more" if len(layers) > 4 else "")
         print(f"lint: {attribute} torch={torch_value} paddle={paddle_value} in {named}: {why}", flush=True)
@@ -148,14 +149,14 @@ def _localize(context: CheckContext, outcome: Outcome, torch_model: Any, paddle_
             }
             for layer in report["layers"]
         ]
-    outcome.findings["first_divergence"] = first
+        outcome.first_divergence = from_json(Divergence, to_json(first), "first_divergence")
     outcome.details["localization"] = {k: v for k, v in report.items() if k not in ("layers", "first_divergence")}
     for warning in result.warnings:
         context.warn(warning)
-    first = outcome.findings["first_divergence"]
-    if first:
+    divergence = outcome.first_divergence
+    if divergence is not None:
         print(
-            f"first divergence: reference {first['reference_layer']} ({first['reference_type']}) / "
-            f"paddle {first['paddle_layer']} ({first['paddle_type']}): verdict {first['verdict']}",
+            f"first divergence: reference {divergence.reference_layer} ({divergence.reference_type}) / "
+            f"paddle {divergence.paddle_layer} ({divergence.paddle_type}): verdict {divergence.verdict}",
             flush=True,
         )

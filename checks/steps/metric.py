@@ -37,7 +37,9 @@ def _metric(spec: str, key: str, default: Callable[..., dict[str, float]]) -> Ca
     return load_callable(spec, key) if spec else default
 
 
-def evaluate(model: Any, loader: Any, metric: Callable[..., dict[str, float]], no_grad: Any, to_device: Any) -> dict:
+def evaluate(
+    model: Any, loader: Any, metric: Callable[..., dict[str, float]], no_grad: Any, to_device: Any
+) -> dict[str, np.ndarray]:
     """Sample-weighted mean of the per-batch metric over the whole loader."""
     totals: dict[str, float] = {}
     count = 0

@@ -17,7 +17,8 @@ from paddle_port_checks.steps.data import paddle_dataset, reference_dataset
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
+    probabilities: np.ndarray = exp / exp.sum(axis=-1, keepdims=True)
+    return probabilities
 
 
 def prediction(logits: np.ndarray) -> dict[str, np.ndarray]:

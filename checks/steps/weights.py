@@ -14,6 +14,7 @@ import numpy as np
 from paddle_port_checks.factories import call_factory
 from paddle_port_checks.golden import sample_digests
 from paddle_port_checks.outputs import primary, to_numpy
+from paddle_port_checks.schema import MappingRow, WeightMapping
 from paddle_port_checks.session import CheckContext, Outcome
 from paddle_port_checks.steps.forward import fixed_input, golden_input
 from paddle_port_checks.steps.metric import paddle_metrics, reference_metrics
@@ -113,16 +114,19 @@ def run(context: CheckContext) -> Outcome:
         "output": str(output.relative_to(cfg.root)) if output.is_relative_to(cfg.root) else str(output),
         "conversion": report.to_json(),
         "load": load_report.to_json(),
-        "mapping": cfg.weights_mapping,
-        "mapping_entries": [
-            {"torch": m["torch_name"], "paddle": m["paddle_name"], "how": m["how"], "transposed": m["transposed"]}
+    }
+    mapping = WeightMapping(
+        file=cfg.weights_mapping,
+        rows=[
+            MappingRow(torch=m["torch_name"], paddle=m["paddle_name"], how=m["how"], transposed=m["transposed"])
             for m in report.to_json()["mapped"]
         ],
-    }
+    )
     return Outcome(
         ref=ref,
         paddle=ours,
         details=details,
+        mapping=mapping,
         problems=problems,
         # Tensors and metrics must be exact (max); the logits are float outputs like step 1's (mean).
         thresholds={"logits": cfg.threshold("forward")},

@@ -7,10 +7,10 @@ Screens other than the wizard are imported where they are opened: the first fram
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shlex
 import subprocess
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,15 +18,20 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.worker import Worker
 
-from paddle_port_tui.steps import step_by_id
+from paddle_port_checks.catalogue import Step, step_by_id
+from paddle_port_tui.flow import FlowListener
+from paddle_port_tui.runner import Finished
 from paddle_port_tui.tui.live import LiveRun
+from paddle_port_tui.tui.messages import RunFinished, RunProgress, StateChanged
 from paddle_port_tui.tui.wizard import WizardScreen
 from paddle_port_tui.workspace import Workspace
 
 if TYPE_CHECKING:
     from textual.command import Provider
+
+    from paddle_port_checks.schema import Event, StepResult
+    from paddle_port_tui.flow import FlowRun
 
 SAVE_STEP_AFTER_S = 0.5  # the page shown is saved this long after the last step key
 
@@ -53,6 +58,7 @@ class PaddlePortApp(App[int]):
         self.devices: list[str] = list(devices) if devices else ["cpu"]
         self._probe_devices = devices is None
         self.live: dict[str, LiveRun] = {}
+        self.flows: dict[str, FlowRun] = {}  # the run each step is (or was last) part of
         self.state: Any = None
         self._config: Any = None
         self._save_timer: Timer | None = None
@@ -100,13 +106,18 @@ class PaddlePortApp(App[int]):
 
     # --- state -----------------------------------------------------------------------------------
 
-    def update_state(self, change: Any) -> None:
+    def update_state(self, change: Any, announce: bool = True) -> None:
         """Change the one in-memory state and save it. Runs and generation update that same object, so
         no writer ever saves an old copy over another's change."""
         from paddle_port_tui.state import save_state
 
         change(self.state)
         save_state(self.ws, self.state)
+        if announce:  # screens redraw what the change touched
+            self.post_message(StateChanged())
+
+    def on_state_changed(self, message: StateChanged) -> None:
+        self._redraw()
 
     def remember_step(self, step_id: str) -> None:
         """Remember the page shown, saved a moment later: a save (with fsync) per key press would put
@@ -121,7 +132,7 @@ class PaddlePortApp(App[int]):
         if self._save_timer is not None:
             self._save_timer.stop()
             self._save_timer = None
-            self.update_state(lambda state: None)
+            self.update_state(lambda state: None, announce=False)  # only the page shown: nothing to redraw
 
     def config(self) -> Any:
         from paddle_port_checks.config import ConfigError
@@ -157,12 +168,12 @@ class PaddlePortApp(App[int]):
             return "running"
         return display_status(self.ws, self.state, step_id)
 
-    def result(self, step_id: str) -> dict[str, Any] | None:
+    def result(self, step_id: str) -> StepResult | None:
         from paddle_port_tui.results import load_result
 
         live = self.live.get(step_id)
-        if live is not None and live.finished is not None and live.finished.result:
-            return live.finished.result
+        if live is not None and live.finished is not None and live.finished.result is not None:
+            return live.finished.result  # type: ignore[no-any-return]
         if self.state is not None and self.state.step(step_id).status in ("pending", "running"):
             return None
         return load_result(self.ws, step_id)
@@ -171,66 +182,64 @@ class PaddlePortApp(App[int]):
         """A path as the porter sees it from the workspace root (never a host-specific absolute path)."""
         return self.ws.relative(Path(path))
 
-    # --- runs ------------------------------------------------------------------------------------
+    # --- runs: the one run path (flow.FlowRun) in a thread, news by message -----------------------
 
-    def start_run(self, step_id: str) -> bool:
-        """Start the step's check in a worker owned by the app; False when it is already running."""
-        live = self.live.get(step_id)
-        if live is not None and live.running:
-            self.notify(f"{step_id} is already running; c cancels it", severity="warning")
+    def start_run(self, steps: str | list[str]) -> bool:
+        """Run a step, or these steps (one worker for all), in a thread owned by the app; False when one of
+        them already runs."""
+        from paddle_port_tui.flow import FlowRun
+
+        step_ids = [steps] if isinstance(steps, str) else steps
+        busy = [step_id for step_id in step_ids if step_id in self.live and self.live[step_id].running]
+        if busy:
+            self.notify(f"{', '.join(busy)} already running; c cancels", severity="warning")
             return False
-        if not self.ws.script_path(step_id).exists():
-            self.notify(f"{step_by_id(step_id).script} does not exist yet: press g to generate it",
-                        severity="warning")
-            return False
-        live = LiveRun(step_id, self.device())
-        self.live[step_id] = live
-        self.run_worker(self._drive(live), name=f"run:{step_id}", group="runs", exit_on_error=False)
+        device = self.device()
+        lives = {step_id: LiveRun(step_id, device) for step_id in step_ids}
+        self.live.update(lives)
+        flow = FlowRun(self.ws, [step_by_id(step_id) for step_id in step_ids], device, self.state,
+                       listener=_RunFeed(self, lives))
+        for step_id in step_ids:
+            self.flows[step_id] = flow
+        self.run_worker(partial(self._drive, flow, lives), name=f"run:{','.join(step_ids)}", group="runs",
+                        thread=True, exit_on_error=False)
         return True
 
-    async def _drive(self, live: LiveRun) -> None:
-        from paddle_port_tui.runner import CheckEvent, CheckRun, Finished, OutputLines
+    def _drive(self, flow: FlowRun, lives: dict[str, LiveRun]) -> None:
+        """The run's thread: the flow to its end; whatever it could not finish is finished here."""
+        try:
+            flow.run()
+        except Exception as problem:  # the wizard's own fault: the run must not stay 'running' forever
+            for live in lives.values():
+                if live.running:
+                    live.add_line(f"the wizard could not run this check: {problem}")
+                    live.finish(None)
+                    self.post_message(RunFinished(live.step_id, "error"))
+        for live in lives.values():
+            if live.running:  # cancelled before it began
+                live.finish(None)
+                self.post_message(RunFinished(live.step_id, "cancelled"))
 
-        live.run = CheckRun(self.ws, step_by_id(live.step_id), live.device, state=self.state)
-        if live.cancel_requested:
-            live.run.cancel()
-        async for batch in live.run.batches():
-            if isinstance(batch, OutputLines):
-                live.add_lines(batch.texts)
-            elif isinstance(batch, CheckEvent):
-                live.add_event(batch.data)
-            elif isinstance(batch, Finished):
-                live.finish(batch)
-            # A queue that is never empty never suspends its reader: hand the loop to the UI after each batch.
-            await asyncio.sleep(0)
-        self._announce_finished(live)
-
-    def _announce_finished(self, live: LiveRun) -> None:
-        finished = live.finished
-        status = finished.status if finished is not None else "error"
-        self.notify(f"{live.step_id}: {status}", severity="information" if status == "passed" else "warning")
+    def on_run_progress(self, message: RunProgress) -> None:
         for screen in self.screen_stack:
             if isinstance(screen, WizardScreen):
-                screen.on_run_finished(live.step_id)
+                screen.run_progress(message.step_id)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A run whose worker crashed must not stay 'running' on screen forever."""
-        if event.worker.group == "runs" and event.worker.error is not None:
-            step_id = event.worker.name.removeprefix("run:")
-            live = self.live.get(step_id)
-            if live is not None and live.running:
-                live.add_line(f"the wizard could not run this check: {event.worker.error}")
-                live.finish(None)
-                self._announce_finished(live)
+    def on_run_finished(self, message: RunFinished) -> None:
+        self.notify(f"{message.step_id}: {message.status}",
+                    severity="information" if message.status == "passed" else "warning")
+        for screen in self.screen_stack:
+            if hasattr(screen, "run_finished"):
+                screen.run_finished(message.step_id)
 
     def cancel_run(self, step_id: str) -> None:
         live = self.live.get(step_id)
-        if live is None or not live.running:
+        flow = self.flows.get(step_id)
+        if live is None or not live.running or flow is None:
             self.notify(f"{step_id} is not running")
             return
         live.cancel_requested = True
-        if live.run is not None:
-            live.run.cancel()
+        flow.cancel()
 
     def running_steps(self) -> list[str]:
         return [step_id for step_id, live in self.live.items() if live.running]
@@ -301,7 +310,6 @@ class PaddlePortApp(App[int]):
         def picked(device: str | None) -> None:
             if device:
                 self.update_state(lambda state: setattr(state, "device", device))
-                self._redraw()
 
         self.push_screen(DevicePicker(self.devices, self.device()), picked)
 
@@ -324,6 +332,29 @@ class PaddlePortApp(App[int]):
         for step_id in self.running_steps():
             self.cancel_run(step_id)
         self.exit(0)
+
+
+class _RunFeed(FlowListener):
+    """A run's news, from its thread to the UI: the LiveRuns are filled, a message says so."""
+
+    def __init__(self, app: PaddlePortApp, lives: dict[str, LiveRun]) -> None:
+        self.app, self.lives = app, lives
+
+    def lines(self, step: Step, texts: list[str]) -> None:
+        self.lives[step.id].add_lines(texts)
+        self.app.post_message(RunProgress(step.id))
+
+    def event(self, step: Step, event: Event) -> None:
+        self.lives[step.id].add_event(event)
+        self.app.post_message(RunProgress(step.id))
+
+    def script_ready(self, step: Step, message: str) -> None:
+        self.lives[step.id].add_line(f"paddle-port: {message}")
+        self.app.post_message(RunProgress(step.id))
+
+    def step_finished(self, step: Step, finished: Finished) -> None:
+        self.lives[step.id].finish(finished)
+        self.app.post_message(RunFinished(step.id, finished.status))
 
 
 def run_app(ws: Workspace) -> int:

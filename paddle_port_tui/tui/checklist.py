@@ -13,20 +13,20 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from paddle_port_tui.steps import STEPS
+from paddle_port_checks.catalogue import STEPS
 
 if TYPE_CHECKING:
-    from paddle_port_tui.tui.app import PaddlePortApp
+    from paddle_port_tui.tui.host import WizardHost
 
 SCREENSHOT_NAME = "checklist.svg"
 
 
-def evidence_lines(app: PaddlePortApp) -> RenderableType:
+def evidence_lines(app: WizardHost) -> RenderableType:
     """Where each step's evidence lies, relative to the workspace (what a reviewer opens)."""
     lines = []
     for step in STEPS:
-        result = app.result(step.id) or {}
-        paths = [str(path) for path in result.get("evidence") or []]
+        result = app.result(step.id)
+        paths = list(result.evidence) if result is not None else []
         line = Text(f"{step.number} {step.id:<8} ", style="bold")
         line.append(", ".join(paths) if paths else "no evidence yet", style="" if paths else "dim")
         lines.append(line)
@@ -43,7 +43,7 @@ class ChecklistScreen(Screen[None]):
     ]
 
     @property
-    def wizard(self) -> PaddlePortApp:
+    def wizard(self) -> WizardHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
@@ -58,6 +58,10 @@ class ChecklistScreen(Screen[None]):
         self.refresh_table()
 
     def on_screen_resume(self) -> None:
+        self.refresh_table()
+
+    def run_finished(self, step_id: str) -> None:
+        """A run ended while the checklist is open: its row changes."""
         self.refresh_table()
 
     def refresh_table(self) -> None:

@@ -12,10 +12,13 @@ from typing import NamedTuple
 
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
 PALETTE_SEPARATOR = "▏"
+# The keys a newcomer needs to find their way: shown however narrow the terminal is.
+ALWAYS_SHOWN = ("enter", "escape")
 
 
 class FooterItem(NamedTuple):
@@ -64,7 +67,7 @@ class KeyFooter(Widget, can_focus=False):
     def on_unmount(self) -> None:
         self.screen.bindings_updated_signal.unsubscribe(self)
 
-    def bindings_changed(self, screen: Screen) -> None:
+    def bindings_changed(self, screen: Screen[object]) -> None:
         """Read the screen's active bindings again (focus moved, a screen opened); repaint if they changed."""
         if not self.is_attached or screen is not self.screen:
             return
@@ -75,6 +78,10 @@ class KeyFooter(Widget, can_focus=False):
             if binding.show and binding.action not in seen_actions:
                 seen_actions.add(binding.action)
                 items.append(FooterItem(binding.key, app.get_key_display(binding), binding.description, enabled))
+        for binding in self._screen_own(screen):  # Enter and Escape, even where a focused list shadows them
+            if binding.action not in seen_actions:
+                seen_actions.add(binding.action)
+                items.insert(0, FooterItem(binding.key, app.get_key_display(binding), binding.description, True))
         palette = None
         if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in screen.active_bindings:
             _node, binding, enabled, _tooltip = screen.active_bindings[app.COMMAND_PALETTE_BINDING]
@@ -83,30 +90,55 @@ class KeyFooter(Widget, can_focus=False):
             self._items, self._palette = items, palette
             self.refresh()
 
-    def _item_text(self, item: FooterItem) -> Text:
+    @staticmethod
+    def _screen_own(screen: Screen[object]) -> list[Binding]:
+        """The screen's own shown bindings of the always-shown keys, in the order of ALWAYS_SHOWN, reversed
+        for inserting at the front. A focused OptionList binds Enter itself (hidden), which would otherwise
+        drop "Next" from the footer although Enter on the list does proceed."""
+        own = [b for b in screen.BINDINGS if isinstance(b, Binding) and b.show and b.key in ALWAYS_SHOWN]
+        return sorted(own, key=lambda binding: -ALWAYS_SHOWN.index(binding.key))
+
+    def _item_text(self, item: FooterItem, described: bool = True) -> Text:
         key_style = self.get_component_rich_style("key-footer--key", partial=True)
         description_style = self.get_component_rich_style("key-footer--description", partial=True)
-        text = Text.assemble((f" {item.key_display} ", key_style), (f"{item.description} ", description_style))
+        description = f"{item.description} " if described else ""
+        text = Text.assemble((f" {item.key_display} ", key_style), (description, description_style))
         if not item.enabled:
             text.stylize(self.get_component_rich_style("key-footer--disabled", partial=True))
         return text
 
     def render(self) -> Text:
+        texts = [self._item_text(item) for item in self._items]
+        palette = None
+        if self._palette is not None:
+            # The palette key stays at the right end; on a narrow terminal it gives up its word first.
+            palette = Text(PALETTE_SEPARATOR, style="dim").append_text(self._item_text(self._palette))
+            if sum(text.cell_len for text in texts) + palette.cell_len > self.size.width:
+                palette = Text(PALETTE_SEPARATOR, style="dim").append_text(self._item_text(self._palette, False))
+        room = self.size.width - (palette.cell_len if palette is not None else 0)
         line = Text(no_wrap=True, overflow="crop", end="")
         self._spans = []
-        for item in self._items:
+        for index in self._fitting(texts, room):
             start = line.cell_len
-            line.append_text(self._item_text(item))
-            self._spans.append((start, line.cell_len, item))
-        if self._palette is not None:
-            # The palette key stays at the right end, over the keys it covers on a narrow terminal.
-            palette = Text(PALETTE_SEPARATOR, style="dim").append_text(self._item_text(self._palette))
-            start = max(self.size.width - palette.cell_len, 0)
-            line.truncate(start, pad=True)
-            self._spans = [(left, min(right, start), item) for left, right, item in self._spans if left < start]
+            line.append_text(texts[index])
+            self._spans.append((start, line.cell_len, self._items[index]))
+        if palette is not None:
+            start = max(self.size.width - palette.cell_len, line.cell_len)
+            line.pad_right(start - line.cell_len)
             line.append_text(palette)
-            self._spans.append((start, line.cell_len, self._palette))
+            self._spans.append((start, line.cell_len, self._palette))  # type: ignore[arg-type]
         return line
+
+    def _fitting(self, texts: list[Text], room: int) -> list[int]:
+        """The items that fit, whole, in their order: Enter and Escape always, then the others as they come
+        (a key is dropped whole, never cut in the middle of its word)."""
+        keep = {index for index, item in enumerate(self._items) if item.key in ALWAYS_SHOWN}
+        used = sum(texts[index].cell_len for index in keep)
+        for index, text in enumerate(texts):
+            if index not in keep and used + text.cell_len <= room:
+                keep.add(index)
+                used += text.cell_len
+        return sorted(keep)
 
     def on_click(self, event: events.Click) -> None:
         """A click on a key does what pressing it does."""

@@ -8,13 +8,15 @@ mode but ruins training), for the weights step the torch -> paddle mapping the p
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
+
+from paddle_port_checks.schema import Finding, StepResult, to_json
 
 CHART_HEIGHT = 8
 # Columns given up, in this order, when the table is wider than the page: the rest stays readable
@@ -41,26 +43,24 @@ def _value(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _lint_line(finding: Mapping[str, Any]) -> str:
-    """One lint finding as a sentence (the dict is `paddle_port_checks.lint.Finding.to_json()`)."""
-    where = f"{finding.get('paddle_layer', '')}.{finding.get('attribute', '')}"
-    return (f"{where}: paddle {_value(finding.get('paddle_value'))}, "
-            f"expected {_value(finding.get('expected_paddle_value'))} — {finding.get('why', '')}")
+def _lint_line(finding: Finding) -> str:
+    """One lint finding as a sentence."""
+    return (f"{finding.paddle_layer}.{finding.attribute}: paddle {_value(finding.paddle_value)}, "
+            f"expected {_value(finding.expected_paddle_value)} — {finding.why}")
 
 
-def grouped_lint(findings: Iterable[Mapping[str, Any]]) -> list[Text]:
+def grouped_lint(findings: Iterable[Finding]) -> list[Text]:
     """One line per distinct mismatch: 20 BatchNorms with the same momentum are one line with the count."""
-    groups: dict[tuple[str, str, str, str], list[Mapping[str, Any]]] = {}
+    groups: dict[tuple[str, str, str, str], list[Finding]] = {}
     for finding in findings:
-        key = (str(finding.get("attribute", "")), _value(finding.get("paddle_value")),
-               _value(finding.get("expected_paddle_value")), str(finding.get("why", "")))
+        key = (finding.attribute, _value(finding.paddle_value), _value(finding.expected_paddle_value), finding.why)
         groups.setdefault(key, []).append(finding)
     lines = []
     for (attribute, paddle_value, expected, why), members in groups.items():
-        layers = [str(member.get("paddle_layer", "")) for member in members]
+        layers = [member.paddle_layer for member in members]
         named = ", ".join(layers[:LAYERS_NAMED]) + (", …" if len(layers) > LAYERS_NAMED else "")
         count = f"{len(members)} layers" if len(members) > 1 else "1 layer"
-        hidden = not any(member.get("visible_in_eval", True) for member in members)
+        hidden = not any(member.visible_in_eval for member in members)
         line = Text(f" ⚠ {attribute}: paddle {paddle_value}, expected {expected} in {count}"
                     + (", invisible in eval mode" if hidden else ""), style="yellow")
         line.append(f" ({named}) — {why}", style="")
@@ -68,9 +68,9 @@ def grouped_lint(findings: Iterable[Mapping[str, Any]]) -> list[Text]:
     return lines
 
 
-def lint_view(result: Mapping[str, Any]) -> RenderableType | None:
+def lint_view(result: StepResult) -> RenderableType | None:
     """The forward step's pitfall lint over every paired layer, whatever the verdict."""
-    findings = [finding for finding in result.get("lint") or [] if isinstance(finding, Mapping)]
+    findings = result.lint
     if not findings:
         return None
     head = Text(f"Pitfall lint: {len(findings)} configuration mismatch"
@@ -78,27 +78,26 @@ def lint_view(result: Mapping[str, Any]) -> RenderableType | None:
     return Group(head, *grouped_lint(findings))
 
 
-def divergence_view(result: Mapping[str, Any], width: int) -> RenderableType | None:
+def divergence_view(result: StepResult, width: int) -> RenderableType | None:
     """For the forward step: the first divergence, its lint findings and the per-layer chart (log scale)."""
-    from paddle_port_tui.chart import divergent_index, text_chart
-    from paddle_port_tui.tables import divergence_table, first_divergence
+    from paddle_port_tui.chart import text_chart
+    from paddle_port_tui.tables import divergence_table
 
-    divergence = first_divergence(result)
-    if not divergence:
+    divergence = result.first_divergence
+    if divergence is None:
         return None
     parts: list[RenderableType] = []
     head = Text("First divergence: ", style="bold red")
-    head.append(f"{divergence.get('paddle_layer', '')} ({divergence.get('paddle_type', '')}) vs reference "
-                f"{divergence.get('reference_layer', '')} ({divergence.get('reference_type', '')})", style="")
-    if divergence.get("verdict"):
-        head.append(f"; verdict: {divergence['verdict']}", style="")
+    head.append(f"{divergence.paddle_layer} ({divergence.paddle_type}) vs reference "
+                f"{divergence.reference_layer} ({divergence.reference_type})", style="")
+    if divergence.verdict:
+        head.append(f"; verdict: {divergence.verdict}", style="")
     parts.append(head)
-    for finding in divergence.get("lint") or []:
+    for finding in divergence.lint:
         parts.append(Text(f" lint: {_lint_line(finding)}", style="yellow"))
-    layers = divergence.get("layers") or []
-    if layers:
+    if divergence.layers:
         parts.append(Text("per-layer mean difference along the depth (log scale):", style="bold"))
-        lines = text_chart(layers, max(width - 2, 20), CHART_HEIGHT, divergent_index(divergence))
+        lines = text_chart(to_json(divergence.layers), max(width - 2, 20), CHART_HEIGHT, divergence.index)
         parts.append(Text("\n".join(lines)))
     table = divergence_table(result)
     if table is not None:
@@ -106,16 +105,15 @@ def divergence_view(result: Mapping[str, Any], width: int) -> RenderableType | N
     return Group(*parts)
 
 
-def mapping_view(result: Mapping[str, Any]) -> RenderableType | None:
+def mapping_view(result: StepResult) -> RenderableType | None:
     """For the weights step: the tensors matched by structure (or taken from the edited file) row by row,
     since those need the porter's eye, and only a count of those matched by name."""
-    details = result.get("details") or {}
-    entries = [entry for entry in details.get("mapping_entries") or [] if isinstance(entry, Mapping)]
-    if not entries:
+    mapping = result.mapping
+    if mapping is None or not mapping.rows:
         return None
+    entries = mapping.rows
     order = {"structure": 0, "file": 1}
-    listed = sorted((entry for entry in entries if entry.get("how") != "name"),
-                    key=lambda entry: order.get(str(entry.get("how")), 2))
+    listed = sorted((entry for entry in entries if entry.how != "name"), key=lambda entry: order.get(entry.how, 2))
     parts: list[RenderableType] = [Text(f"Weight mapping (torch -> paddle): {len(entries)} tensors", style="bold")]
     if listed:
         table = Table(title=f"{len(listed)} matched by structure or from the file: check these",
@@ -123,31 +121,29 @@ def mapping_view(result: Mapping[str, Any]) -> RenderableType | None:
         for name in ("torch", "paddle", "how", "transposed"):
             table.add_column(name, no_wrap=name in ("how", "transposed"))
         for entry in listed:
-            table.add_row(Text(str(entry.get("torch", ""))), Text(str(entry.get("paddle", ""))),
-                          str(entry.get("how", "")), "yes" if entry.get("transposed") else "no")
+            table.add_row(Text(entry.torch), Text(entry.paddle), entry.how, "yes" if entry.transposed else "no")
         parts.append(table)
     by_name = len(entries) - len(listed)
     parts.append(Text(f"{by_name} tensor{'s' if by_name != 1 else ''} matched by name (not listed)."))
-    if details.get("mapping"):
-        parts.append(Text(f"Mapping file: {details['mapping']}. Edit a row there to correct it: the weights "
+    if mapping.file:
+        parts.append(Text(f"Mapping file: {mapping.file}. Edit a row there to correct it: the weights "
                           "step uses the file as edited from the next run on.", style="dim"))
     return Group(*parts)
 
 
-def result_view(result: Mapping[str, Any] | None, width: int) -> RenderableType:
+def result_view(result: StepResult | None, width: int) -> RenderableType:
     """The result table (failing rows first), warnings, what explains the result, then evidence paths."""
     from paddle_port_tui.tables import diff_table
 
-    if not result:
+    if result is None:
         return Text("No result yet: press r to run this step.", style="dim")
-    table = diff_table(dict(result))
+    table = diff_table(result)
     parts: list[RenderableType] = [fit_columns(table, width) if isinstance(table, Table) else table]
-    for warning in result.get("warnings") or []:
+    for warning in result.warnings:
         parts.append(Text(f"⚠ {warning}", style="yellow"))
     for view in (divergence_view(result, width), lint_view(result), mapping_view(result)):
         if view is not None:
             parts.append(view)
-    evidence = list(result.get("evidence") or [])
-    if evidence:
-        parts.append(Text("Evidence: " + ", ".join(str(path) for path in evidence), style="dim"))
+    if result.evidence:
+        parts.append(Text("Evidence: " + ", ".join(result.evidence), style="dim"))
     return Group(*parts)

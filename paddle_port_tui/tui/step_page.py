@@ -8,9 +8,6 @@ wait in the `LiveRun`, the result in the page), which keeps them out of the time
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
@@ -20,7 +17,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, RichLog, Static
 
-from paddle_port_tui.steps import Step
+from paddle_port_checks.catalogue import Step
+from paddle_port_checks.schema import StepResult
 from paddle_port_tui.tui.live import SCREEN_LINES, LiveRun
 from paddle_port_tui.tui.result_views import result_view
 from paddle_port_tui.tui.tab_strip import TabStrip
@@ -51,7 +49,7 @@ def about(step: Step, threshold: float | None) -> RenderableType:
     text.append("Compares  ", style="bold")
     text.append(step.keys + "\n")
     text.append("Passes when  ", style="bold")
-    rule = step.rule if threshold is None else f"{step.rule} (threshold here: {threshold:g})"
+    rule = step.pass_rule if threshold is None else f"{step.pass_rule} (threshold here: {threshold:g})"
     text.append(rule + "\n")
     text.append("Script  ", style="bold")
     text.append(step.script + "\n\n")
@@ -78,7 +76,7 @@ class StepPage(Vertical):
         self._seen_lines = -1
         self._shown_run: LiveRun | None = None
         self._seen_info: tuple[LiveRun | None, int] | None = None
-        self._result: Mapping[str, Any] | None = None
+        self._result: StepResult | None = None
         self._result_width = 0
         self.ready = False
         self.stale = False  # the title and table must be rebuilt when next shown (the state changed meanwhile)
@@ -121,13 +119,14 @@ class StepPage(Vertical):
             pane = self._pane(tab_id)
             pane.display = False  # the switcher shows it next: never a frame with two panes
             switcher.mount(pane)  # registered at once, so the switcher finds it right away
+            self.post_message(self.Ready(self))  # the screen fills the new pane (lines waiting in the run)
         switcher.current = tab_id
 
     def on_tab_strip_chosen(self, event: TabStrip.Chosen) -> None:
         self.show_tab(event.tab_id)
 
     def set_title(self, status: str, device: str, stage: str = "") -> None:
-        from paddle_port_tui.steps import STEPS
+        from paddle_port_checks.catalogue import STEPS
         from paddle_port_tui.tables import verdict
 
         title = Text(f"Step {self.step.number}/{len(STEPS)}  {self.step.title}   ", style="bold")
@@ -137,7 +136,7 @@ class StepPage(Vertical):
             title.append(f"   {stage}", style="dim")
         self.query_one(".step-title", Static).update(title)
 
-    def show_result(self, result: Mapping[str, Any] | None) -> None:
+    def show_result(self, result: StepResult | None) -> None:
         """Keep the result for the Result tab; draw it now only if that pane is built."""
         self._result = result
         if self._result_view is not None:

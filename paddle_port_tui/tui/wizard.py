@@ -14,18 +14,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Header, OptionList
+from textual.widgets import ContentSwitcher, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from paddle_port_tui.steps import STEPS, Step, step_by_id
+from paddle_port_checks.catalogue import STEPS, Step, step_by_id
 from paddle_port_tui.tui.footer import KeyFooter
 from paddle_port_tui.tui.step_page import StepPage
 
 if TYPE_CHECKING:
-    from paddle_port_tui.tui.app import PaddlePortApp
+    from paddle_port_tui.tui.host import WizardHost
 
-NARROW_BELOW = 100  # columns; under this the step list is one key away instead of always shown
-REDRAW_SECONDS = 0.1
+NARROW_BELOW = 100  # columns; under this the step list is one key away, and the strip shows every step
 
 
 def step_label(step: Step, status: str) -> Text:
@@ -35,6 +34,25 @@ def step_label(step: Step, status: str) -> Text:
     return Text(f"{step.number} {step.id:<7} ").append_text(verdict(status))
 
 
+def step_strip(statuses: dict[str, str], current: str, width: int) -> Text:
+    """Every step on one line, glyph + id (or glyph + number when the ids do not fit), the current one
+    marked: at 80x24 the whole flow is visible while the step list is folded away."""
+    from paddle_port_tui.tables import STATUS_GLYPHS
+
+    def cell(step: Step, named: bool) -> Text:
+        glyph, style = STATUS_GLYPHS.get(statuses.get(step.id, "pending"), ("?", ""))
+        label = f"{step.number} {glyph} {step.id}" if named else f"{step.number}{glyph}"
+        if step.id == current:  # marked by a character too: the reverse video is lost without colour
+            return Text(f"▸{label} ", style=f"{style} reverse")
+        return Text(f" {label} ", style=style)
+
+    for named in (True, False):
+        strip = Text(" ").join(cell(step, named) for step in STEPS)
+        if strip.cell_len <= width or not named:
+            return strip
+    return strip
+
+
 class WizardScreen(Screen[None]):
     """Steps on the left, the current step's page on the right; Enter goes on, Escape goes back."""
 
@@ -42,15 +60,17 @@ class WizardScreen(Screen[None]):
     # after the key has bubbled up from the focused widget one message queue at a time, each hop waiting
     # its turn behind the frames of a flooding run. (The screen has no text input they could steal from.)
     BINDINGS = [
+        Binding("enter", "next", "Next", key_display="⏎"),
+        Binding("escape", "previous", "Back", key_display="esc"),
+        # In the footer's order; what does not fit at 80 columns (Device, Edit) stays in the palette and F1.
         Binding("r", "run", "Run", priority=True),
         Binding("g", "generate", "Generate", priority=True),
-        Binding("e", "edit", "Edit", priority=True),
         Binding("c", "cancel", "Cancel", priority=True),
-        Binding("d", "device", "Device", priority=True),
         Binding("l", "checklist", "Checklist", priority=True),
         Binding("s", "toggle_steps", "Steps", priority=True),
-        Binding("enter", "next", "Next", show=False),
-        Binding("escape", "previous", "Back", show=False),
+        Binding("d", "device", "Device", priority=True),
+        Binding("e", "edit", "Edit", priority=True),
+        Binding("a", "run_all", "Run all", show=False, priority=True),
         *(Binding(str(step.number), f"show('{step.id}')", step.title, show=False, priority=True) for step in STEPS),
     ]
 
@@ -62,12 +82,13 @@ class WizardScreen(Screen[None]):
         self._listed: dict[str, str] = {}  # the status each step list entry shows now
 
     @property
-    def wizard(self) -> PaddlePortApp:
+    def wizard(self) -> WizardHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         app = self.wizard
         yield Header()
+        yield Static("", id="step-strip")
         with Horizontal(id="wizard-body"):
             yield OptionList(*(Option(step_label(step, "pending"), id=step.id) for step in STEPS), id="step-list")
             # Pages are built on first visit: five tabbed pages up front would double the time to first frame.
@@ -79,8 +100,7 @@ class WizardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#step-list", OptionList).border_title = "Steps"
         self.show(self.wizard.state.current_step or STEPS[0].id, remember=False)  # draws the page
-        self.redraw()  # the step list
-        self.set_interval(REDRAW_SECONDS, self.redraw)
+        self.redraw()  # the step list; from now on runs tell the screen when to redraw (messages)
 
     def on_unmount(self) -> None:
         self.wizard.flush_state()  # the wizard is closing: the page shown must be on disk
@@ -102,15 +122,20 @@ class WizardScreen(Screen[None]):
     # --- drawing -------------------------------------------------------------------------------
 
     def redraw(self, force: bool = False) -> None:
-        """Bring the step list and the shown page up to date with the app's runs and the saved state.
+        """Bring the step list, the strip and the shown page up to date with the runs and the saved state.
 
-        Runs every 100 ms, so it only touches what changed; hidden pages catch up when shown."""
+        Called when a run reports (coalesced messages), so it only touches what changed; hidden pages
+        catch up when shown."""
         step_list = self.query_one("#step-list", OptionList)
+        changed = force
         for step in STEPS:
             status = self.wizard.step_status(step.id)
             if force or self._listed.get(step.id) != status:
                 self._listed[step.id] = status
                 step_list.replace_option_prompt(step.id, step_label(step, status))
+                changed = True
+        if changed:
+            self.query_one("#step-strip", Static).update(step_strip(self._listed, self.current, self.size.width))
         page = self._pages.get(self.current)
         if page is not None and page.ready:
             self.redraw_page(page, force)
@@ -130,8 +155,12 @@ class WizardScreen(Screen[None]):
         page.set_title(status, app.device_for(page.step.id), live.stage if live and live.running else "")
         page.show_result(live.partial_result() if live and live.running else app.result(page.step.id))
 
-    def on_run_finished(self, step_id: str) -> None:
-        """Called by the app when a run ends: show the final table in place of the live one."""
+    def run_progress(self, step_id: str) -> None:
+        """A run has news (the app forwards its coalesced message): draw what changed."""
+        self.redraw()
+
+    def run_finished(self, step_id: str) -> None:
+        """A run ended: show the final table in place of the live one."""
         self.redraw(force=True)
         if step_id == self.current:
             self.page(step_id).show_tab("tab-result")
@@ -141,6 +170,8 @@ class WizardScreen(Screen[None]):
     def show(self, step_id: str, remember: bool = True) -> None:
         step = step_by_id(step_id)
         self.current = step.id
+        if self._listed:
+            self.query_one("#step-strip", Static).update(step_strip(self._listed, self.current, self.size.width))
         page = self.page(step.id)
         self.query_one("#pages", ContentSwitcher).current = f"page-{step.id}"
         if page.ready:
@@ -194,8 +225,15 @@ class WizardScreen(Screen[None]):
     # --- actions ---------------------------------------------------------------------------------
 
     def action_run(self) -> None:
-        if self.wizard.start_run(self.current):
+        if self.wizard.start_run([self.current]):
             self.page(self.current).show_tab("tab-output")
+            self.redraw()
+
+    def action_run_all(self) -> None:
+        """Every step in one worker (each framework imported once); the page follows the current step."""
+        if self.wizard.start_run([step.id for step in STEPS]):
+            self.page(self.current).show_tab("tab-output")
+            self.redraw()
 
     def action_cancel(self) -> None:
         self.wizard.cancel_run(self.current)
@@ -216,6 +254,7 @@ class WizardScreen(Screen[None]):
         step = step_by_id(self.current)
         commands: list[tuple[str, str, Any]] = [
             (f"Run step {step.number} ({step.id})", "Run the check script on the chosen device", self.action_run),
+            ("Run all steps", "Every step in one worker process (a)", self.action_run_all),
             (f"Generate script for {step.id}", f"Write {step.script} from its template", self.action_generate),
             (f"Edit script for {step.id}", "Open the script in $EDITOR", self.action_edit),
             ("Cancel run", "Stop the running check (its whole process group)", self.action_cancel),

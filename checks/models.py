@@ -1,0 +1,113 @@
+"""Building the two models of a step with the same weights: the reference from its factory and checkpoint,
+the Paddle twin from its own checkpoint or from the reference weights converted through the mapping.
+
+Every failure here is the porter's set-up (a checkpoint that does not fit, a mapping that is out of date),
+so each is raised as an error that names the config key or the tensors, never as a bare traceback.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from paddle_port_checks.config import ConfigError
+from paddle_port_checks.device import Device, DeviceError
+from paddle_port_checks.factories import call_factory
+
+if TYPE_CHECKING:
+    from paddle_port_checks.context import CheckContext
+    from paddle_port_checks.mapping import Mapping
+
+
+class WeightsError(RuntimeError):
+    """The Paddle model could not be given the reference weights: a set-up error, not a numeric failure."""
+
+
+def reference_model(context: CheckContext, device: Device | None = None) -> Any:
+    """The PyTorch model: seeded init, the configured checkpoint if any, eval mode, on its device
+    (or on `device`: layer-by-layer work runs both models side by side on the Paddle side's device)."""
+    torch = context.torch()
+    target = device or context.reference_device
+    if target.is_gpu and not torch.cuda.is_available():
+        raise DeviceError(
+            f"the reference runs on {target} but this torch ({torch.__version__}) sees no CUDA GPU: "
+            "pick another device, or see `paddle-port doctor`"
+        )
+    config, side = context.config, context.config.reference
+    torch.manual_seed(config.seed)
+    model = call_factory(side.model, "reference.model", **side.kwargs)
+    if side.checkpoint:
+        from paddle_port_checks.convert import load_torch_checkpoint
+
+        state = load_torch_checkpoint(context.existing(side.checkpoint, "reference.checkpoint"))
+        missing, unexpected = model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
+        if missing or unexpected:
+            raise ConfigError(
+                config.path,
+                "reference.checkpoint",
+                f"does not fit the reference model: missing {list(missing)[:5]}, unexpected {list(unexpected)[:5]}",
+            )
+    return model.to(target.torch).eval()
+
+
+def reference_state(context: CheckContext) -> dict[str, np.ndarray]:
+    """The reference weights as numpy arrays, cached so the Paddle side can get them without torch."""
+
+    def compute() -> dict[str, np.ndarray]:
+        from paddle_port_checks.convert import torch_state_to_numpy
+
+        return torch_state_to_numpy(reference_model(context).state_dict())
+
+    arrays, _ = context.cache.get_or_compute(
+        "reference_state", context.weights_fingerprint(), compute, fresh=context.fresh
+    )
+    return arrays
+
+
+def paddle_model(context: CheckContext) -> Any:
+    """The Paddle twin with the same weights: its own .pdparams if configured, else converted ones."""
+    from paddle_port_checks.convert import convert_state_dict, load_into_paddle
+
+    paddle = context.paddle()
+    config, side = context.config, context.config.paddle
+    model = call_factory(side.model, "paddle.model", **side.kwargs)
+    if side.checkpoint:
+        checkpoint = context.existing(side.checkpoint, "paddle.checkpoint")
+        state = {k: np.asarray(v) for k, v in paddle.load(str(checkpoint)).items()}
+    else:
+        mapping = porter_mapping(context)
+        state, report = convert_state_dict(reference_state(context), model, mapping)
+        if not report.ok:
+            advice = (
+                f"{config.weights_mapping} does not fit the two models any more: edit it, or delete it "
+                "and run the weights step to rebuild it"
+                if mapping is not None
+                else f"run the weights step: it maps by structure and writes {config.weights_mapping} "
+                "for you to review and edit"
+            )
+            raise WeightsError(
+                f"the reference weights do not convert completely to {side.model}:\n"
+                f"{first_lines(report.summary(), 12)}\n{advice}"
+            )
+    load_report = load_into_paddle(model, state)
+    if not load_report.ok:
+        raise WeightsError(f"the Paddle model did not take every weight:\n{first_lines(load_report.summary(), 12)}")
+    model.eval()
+    return model
+
+
+def porter_mapping(context: CheckContext) -> Mapping | None:
+    """The porter's mapping file when present; None means map by name, then by structure."""
+    from paddle_port_checks.mapping import load_mapping
+
+    path = context.config.resolve(context.config.weights_mapping)
+    return load_mapping(path) if path.is_file() else None
+
+
+def first_lines(text: str, count: int) -> str:
+    """A long report cut to its head, saying how much was left out (the result JSON has it all)."""
+    lines = text.splitlines()
+    if len(lines) <= count:
+        return text
+    return "\n".join([*lines[:count], f"  ... and {len(lines) - count} more lines"])

@@ -1,0 +1,134 @@
+"""The terminal face of a run: each step's heading, its output as it comes, its diff table when it ends.
+
+Used by `paddle-port run` as the listener of the one run path (`flow.FlowRun`); with --json the notes go to
+stderr and stdout is left to the document.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from paddle_port_checks.catalogue import Step
+
+from .child_output import plain
+from .flow import FlowListener
+from .runner import Finished
+from .workspace import Workspace
+
+
+def _echo_child(text: str) -> None:
+    """Stream a line of child output as it is, never through rich markup (it is the porter's text)."""
+    sys.stdout.write((text if sys.stdout.isatty() else plain(text)) + "\n")
+    sys.stdout.flush()
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+class Screen:
+    """The rich console of `run`, made on a background thread while the first check starts.
+
+    Rich and the tables cost more to import than anything else the CLI needs before the child is
+    spawned, and the child does not need them; so the first step's heading is queued, the child is
+    started, and the heading is printed by the loader thread as soon as rich is in. A child line never
+    overtakes a heading: `echo` waits for the loader first. Later steps find the console ready.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._console: Any = None
+        self._pending: list[tuple[str, str]] = []  # (rule title, message) not printed yet
+        self._lock = threading.Lock()  # the loader and the main thread may both flush `_pending`
+        self._loader = threading.Thread(target=self._load, daemon=True)
+
+    def heading(self, title: str, message: str) -> None:
+        """A rule with the step's title, then a one-line message; printed before the step's output."""
+        self._pending.append((title, message))
+        if self._loader.ident is None:
+            self._loader.start()  # the first step: the runner spawns the child meanwhile
+        else:
+            self.console()
+
+    def echo(self, line: Any) -> None:
+        """A line of child output, after any heading still queued."""
+        if self._pending:
+            self.console()
+        _echo_child(line)
+
+    def console(self) -> Any:
+        """The console, with every queued heading printed."""
+        if self._loader.ident is not None:
+            self._loader.join()
+        if self._console is None:  # the loader failed: fail here, with the real error
+            self._console = _console()
+        self._flush()
+        return self._console
+
+    def _load(self) -> None:
+        self._console = _console()
+        self._flush()
+        import paddle_port_tui.tables  # noqa: F401  (the step's tables, needed when the check ends)
+
+    def _flush(self) -> None:
+        with self._lock:
+            while self._pending:
+                title, message = self._pending[0]
+                self._console.rule(title)
+                self._console.print(message, markup=False)
+                del self._pending[0]  # only now: until it is printed, `echo` must wait for it
+
+
+class JsonNotes(FlowListener):
+    """With --json, stdout is the document: the script notes go to stderr, child output to the logs."""
+
+    def script_ready(self, step: Step, message: str) -> None:
+        print(f"paddle-port: {message}", file=sys.stderr)
+
+
+class Printer(FlowListener):
+    """The terminal face of a run: a heading per step, its output as it comes, its table when it ends."""
+
+    def __init__(self, ws: Workspace, device: str) -> None:
+        self.ws, self.device = ws, device
+        self.screen = Screen()
+        self.notes: dict[str, str] = {}
+        self.started: set[str] = set()
+
+    def script_ready(self, step: Step, message: str) -> None:
+        self.notes[step.id] = message
+
+    def lines(self, step: Step, texts: list[str]) -> None:
+        for text in texts:
+            self.screen.echo(text)
+
+    def step_started(self, step: Step) -> None:
+        self.started.add(step.id)
+        self.screen.heading(f"step {step.number}: {step.id} ({step.title}) on {self.device}",
+                            self.notes.get(step.id, ""))
+
+    def step_finished(self, step: Step, finished: Finished) -> None:
+        if step.id not in self.started:  # a step that never began (no script): its heading first
+            self.step_started(step)
+        show_step(self.ws, step, finished, self.screen.console())
+
+
+def show_step(ws: Workspace, step: Step, finished: Finished, console: Any) -> None:
+    """The step's diff table (or its error), the layers around a divergence, and where the log is."""
+    from paddle_port_checks.schema import StepResult
+    from paddle_port_tui.tables import diff_table, divergence_table
+
+    result = finished.result or StepResult(step=step.id, status="error", error=finished.error)
+    if finished.status == "cancelled" and finished.result is None:
+        result = StepResult(step=step.id, status="error", error="cancelled")
+    console.print(diff_table(result))
+    layers = divergence_table(result)
+    if layers is not None:
+        console.print(layers)
+    console.print(f"full log: {ws.relative(ws.log_path(step))}", markup=False, style="dim")
+
+

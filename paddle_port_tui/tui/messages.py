@@ -1,0 +1,29 @@
+"""The messages a run sends to the wizard's screens, from the run's thread (Textual messages are thread-safe
+to post). Screens and the app both import this module, never each other's, so there is no import cycle."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+
+class RunProgress(Message):
+    """A step's run has new output or events. Coalesced: a newer one for the same step replaces it."""
+
+    def __init__(self, step_id: str) -> None:
+        super().__init__()
+        self.step_id = step_id
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunProgress) and message.step_id == self.step_id
+
+
+class RunFinished(Message):
+    """A step's run ended (its verdict is in the state and in its LiveRun)."""
+
+    def __init__(self, step_id: str, status: str) -> None:
+        super().__init__()
+        self.step_id, self.status = step_id, status
+
+
+class StateChanged(Message):
+    """The saved state changed (a script generated, a device picked): redraw statuses and titles."""
