@@ -38,6 +38,30 @@ class Side:
     metric: str = ""
 
 
+INPUT_DTYPES = ("float32", "float64", "float16", "int64", "int32", "bool")
+DEFAULT_INPUT_FILE = "result/forward_input.npy"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input of the model. `[inputs.<name>]` tables are passed by name, `model(**inputs)`, in declared
+    order; the `[input]` shorthand is one positional input, `model(x)` (`positional`)."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+    low: int = 0  # integers are drawn (seeded) in [low, high)
+    high: int | None = None
+    fill: float | None = None  # a constant instead of random values
+    file: str = ""  # a .npy that holds the input (wins over everything else)
+    positional: bool = False
+
+    @property
+    def key(self) -> str:
+        """The dotted config key, for errors."""
+        return "input" if self.positional else f"inputs.{self.name}"
+
+
 @dataclass(frozen=True)
 class Config:
     """The validated workspace config. Paths stay as written; `resolve` makes them absolute."""
@@ -45,9 +69,7 @@ class Config:
     path: Path
     reference: Side
     paddle: Side
-    input_shape: tuple[int, ...] = (1, 3, 224, 224)
-    input_dtype: str = "float32"
-    input_file: str = "result/forward_input.npy"
+    inputs: tuple[InputSpec, ...] = (InputSpec("x", (1, 3, 224, 224), file=DEFAULT_INPUT_FILE, positional=True),)
     data_list: str = "lite_data.txt"
     data_root: str = "."
     batch_size: int = 4
@@ -55,12 +77,14 @@ class Config:
     weights_output: str = "result/weights/model.pdparams"
     weights_mapping: str = DEFAULT_MAPPING_FILE
     predict_image: str = ""
+    predict_onednn: bool = True  # CPU inference tries oneDNN first, then without it
     export_dir: str = "result/inference"
     python: str = ""
     device: str = "cpu"
     reference_device: str = ""
     seed: int = 33
     timeout_s: float = 0.0  # per step, when the app runs it; 0 = no limit
+    output_names: tuple[str, ...] = ()  # [outputs] names: both sides' outputs renamed by position
     thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
 
     @property
@@ -149,21 +173,48 @@ def _side(path: Path, raw: dict[str, Any], name: str) -> Side:
     return side
 
 
-def _input(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
-    table = _table(path, raw, "input", required=False)
-    shape = table.get("shape", list, [1, 3, 224, 224], "a list of positive integers, e.g. [1, 3, 224, 224]")
+def _input_spec(table: _Reader, name: str, positional: bool) -> InputSpec:
+    """One input's table: shape, dtype, and how its values are made (low/high, fill, file)."""
+    shape = table.get("shape", list, [1, 3, 224, 224] if positional else None, "a list of positive integers")
+    if shape is None:
+        raise table.fail("shape", "is required: a list of positive integers, e.g. [2, 16]")
     if not shape or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
         raise table.fail("shape", f"expected a list of positive integers, e.g. [1, 3, 224, 224], got {shape!r}")
     dtype = table.get("dtype", str, "float32", 'a dtype name such as "float32"')
-    if dtype not in ("float32", "float64", "float16", "int64", "int32"):
-        raise table.fail("dtype", f"expected one of float32, float64, float16, int64, int32, got {dtype!r}")
-    values = {
-        "input_shape": tuple(shape),
-        "input_dtype": dtype,
-        "input_file": table.get("file", str, "result/forward_input.npy", "a path string"),
-    }
-    table.reject_unknown({"shape", "dtype", "file"})
-    return values
+    if dtype not in INPUT_DTYPES:
+        raise table.fail("dtype", f"expected one of {', '.join(INPUT_DTYPES)}, got {dtype!r}")
+    integer = dtype.startswith("int")
+    low = table.get("low", int, 0, "an integer")
+    high = table.get("high", int, None, "an integer (exclusive)")
+    fill = table.get("fill", (int, float, bool), None, "a number")
+    file = table.get("file", str, DEFAULT_INPUT_FILE if positional else "", "a path string")
+    if (low or high is not None) and not integer:
+        raise table.fail("low" if low else "high", f"applies to integer inputs only; this one is {dtype}")
+    if integer and fill is None and not file and high is None:
+        raise table.fail("high", "is required for an integer input: ids are drawn in [low, high), e.g. the vocab size")
+    if high is not None and high <= low:
+        raise table.fail("high", f"must be greater than low ({low}), got {high}")
+    table.reject_unknown({"shape", "dtype", "low", "high", "fill", "file"})
+    return InputSpec(name, tuple(shape), dtype, low, high, None if fill is None else float(fill), file, positional)
+
+
+def _inputs(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    """`[inputs.<name>]` tables (named, in order) or the `[input]` shorthand (one positional input)."""
+    if "input" in raw and "inputs" in raw:
+        raise ConfigError(path, "inputs", "give [input] (one positional input) or [inputs.<name>] tables, not both")
+    if "inputs" not in raw:
+        return {"inputs": (_input_spec(_table(path, raw, "input", required=False), "x", positional=True),)}
+    inputs = raw["inputs"]
+    if not isinstance(inputs, dict) or not inputs:
+        raise ConfigError(path, "inputs", "expected one table per input, e.g. [inputs.input_ids]")
+    specs = []
+    for name, table in inputs.items():
+        if not isinstance(table, dict):
+            raise ConfigError(path, f"inputs.{name}", f"expected a table [inputs.{name}], got {type(table).__name__}")
+        if not name.isidentifier():
+            raise ConfigError(path, f"inputs.{name}", "must be a Python identifier: it is passed as a keyword argument")
+        specs.append(_input_spec(_Reader(path, table, f"inputs.{name}"), name, positional=False))
+    return {"inputs": tuple(specs)}
 
 
 def _data(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
@@ -221,7 +272,27 @@ def _simple(path: Path, raw: dict[str, Any], name: str, keys: dict[str, tuple[st
     return values
 
 
-TABLES = ("reference", "paddle", "input", "data", "weights", "predict", "run", "thresholds")
+TABLES = ("reference", "paddle", "input", "inputs", "outputs", "data", "weights", "predict", "run", "thresholds")
+
+
+def _predict(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    table = _table(path, raw, "predict", required=False)
+    values = {
+        "predict_image": table.get("image", str, "", "a path string (the sample to predict)"),
+        "export_dir": table.get("export_dir", str, "result/inference", "a path string"),
+        "predict_onednn": table.get("onednn", bool, True, "true or false"),
+    }
+    table.reject_unknown({"image", "export_dir", "onednn"})
+    return values
+
+
+def _outputs(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    table = _table(path, raw, "outputs", required=False)
+    names = table.get("names", list, [], "a list of output names, in the model's output order")
+    if not all(isinstance(name, str) and name for name in names):
+        raise table.fail("names", f"expected a list of non-empty strings, got {names!r}")
+    table.reject_unknown({"names"})
+    return {"output_names": tuple(names)}
 
 
 def parse_config(text: str, path: Path | str) -> Config:
@@ -238,7 +309,8 @@ def parse_config(text: str, path: Path | str) -> Config:
         path=path,
         reference=_side(path, raw, "reference"),
         paddle=_side(path, raw, "paddle"),
-        **_input(path, raw),
+        **_inputs(path, raw),
+        **_outputs(path, raw),
         **_data(path, raw),
         **_simple(
             path,
@@ -249,9 +321,7 @@ def parse_config(text: str, path: Path | str) -> Config:
                 "mapping": ("weights_mapping", DEFAULT_MAPPING_FILE),
             },
         ),
-        **_simple(
-            path, raw, "predict", {"image": ("predict_image", ""), "export_dir": ("export_dir", "result/inference")}
-        ),
+        **_predict(path, raw),
         **_run(path, raw),
         thresholds=_thresholds(path, raw),
     )

@@ -18,6 +18,7 @@ import paddle_port_checks
 from paddle_port_checks import events, golden, models
 from paddle_port_checks.config import Config, ConfigError
 from paddle_port_checks.device import Device, DeviceError, apply_paddle, apply_torch, prepare_environment
+from paddle_port_checks.inputs import ModelInputs, fixed_inputs
 from paddle_port_checks.samples import Sample, read_samples
 from paddle_port_checks.schema import Event, ReferenceInfo
 
@@ -41,6 +42,7 @@ class CheckContext:
         self.determinism: dict[str, str] = prepare_environment(device, reference_device)
         self._torch_ready = self._paddle_ready = False
         self._samples: list[Sample] | None = None
+        self._inputs: ModelInputs | None = None
 
     # --- small services -------------------------------------------------------------------------
     def stage(self, name: str, status: str) -> None:
@@ -57,6 +59,12 @@ class CheckContext:
                 self.config.resolve(self.config.data_list), self.config.resolve(self.config.data_root)
             )
         return self._samples
+
+    def inputs(self) -> ModelInputs:
+        """The configured fixed inputs (made once per run; see inputs.py)."""
+        if self._inputs is None:
+            self._inputs = fixed_inputs(self.config)
+        return self._inputs
 
     def existing(self, relative: str, key: str) -> Path:
         """A file named in the config, which must exist: the error names the key."""

@@ -14,6 +14,7 @@ import numpy as np
 from paddle_port_checks.config import ConfigError
 from paddle_port_checks.device import Device, DeviceError
 from paddle_port_checks.factories import call_factory
+from paddle_port_checks.inputs import check_signature
 
 if TYPE_CHECKING:
     from paddle_port_checks.context import CheckContext
@@ -37,6 +38,7 @@ def reference_model(context: CheckContext, device: Device | None = None) -> Any:
     config, side = context.config, context.config.reference
     torch.manual_seed(config.seed)
     model = call_factory(side.model, "reference.model", **side.kwargs)
+    check_signature(model, context.inputs(), config, "reference")
     if side.checkpoint:
         from paddle_port_checks.convert import load_torch_checkpoint
 
@@ -72,6 +74,7 @@ def paddle_model(context: CheckContext) -> Any:
     paddle = context.paddle()
     config, side = context.config, context.config.paddle
     model = call_factory(side.model, "paddle.model", **side.kwargs)
+    check_signature(model, context.inputs(), config, "paddle")
     if side.checkpoint:
         checkpoint = context.existing(side.checkpoint, "paddle.checkpoint")
         state = {k: np.asarray(v) for k, v in paddle.load(str(checkpoint)).items()}

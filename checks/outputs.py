@@ -6,7 +6,8 @@ take the logits from them in steps 3-5, instead of failing on `tuple has no attr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,3 +40,63 @@ def primary(output: Any) -> Any:
     if isinstance(output, (tuple, list)):
         return output[0]
     return output
+
+
+# Outputs that are caches for the next call, not results: they differ in layout between libraries.
+CACHE_OUTPUT_NAMES = ("past_key_values", "cache", "mems")
+_POSITIONAL = re.compile(r"^output_(\d+)")
+
+
+def model_outputs(output: Any) -> dict[str, np.ndarray]:
+    """A model's output as named arrays: a tensor is `logits`, a dict (HF `ModelOutput` included) keeps its
+    keys in its own order, a tuple or list is `output_0, output_1, ...`; nested structures are joined with
+    `/` and `_`. A hook's dict of outputs (the generated script's) keeps its keys the same way."""
+    if isinstance(output, Mapping):
+        return named_arrays(output)
+    if isinstance(output, (tuple, list)):
+        return named_arrays({f"output_{index}": item for index, item in enumerate(output)})
+    return named_arrays({"logits": output})
+
+
+def pair_outputs(
+    ref: dict[str, np.ndarray], paddle: dict[str, np.ndarray], names: Sequence[str] = ()
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[str]]:
+    """Both sides' outputs under one set of names, with notes on what was done.
+
+    Model libraries of the two frameworks often differ in output structure (a `ModelOutput` with
+    `.logits` against a plain tuple): when the keys differ but the counts agree, the outputs are paired by
+    position and named by the side that has names. `names` (`[outputs] names`) renames both sides by
+    position. Cache-like outputs (`past_key_values`) are left out: their layout is the library's business.
+    """
+    notes: list[str] = []
+    ref, paddle = _without_caches(ref, notes, "reference"), _without_caches(paddle, notes, "paddle")
+    if names:
+        return _renamed(ref, names, notes, "reference"), _renamed(paddle, names, notes, "paddle"), notes
+    if set(ref) == set(paddle) or len(ref) != len(paddle):
+        return ref, paddle, notes
+    ref_positional = all(_POSITIONAL.match(key) for key in ref)
+    paddle_positional = all(_POSITIONAL.match(key) for key in paddle)
+    if paddle_positional and not ref_positional:
+        paddle = dict(zip(ref, paddle.values(), strict=True))
+        notes.append(f"paddle outputs paired by position and named after the reference's: {', '.join(ref)}")
+    elif ref_positional and not paddle_positional:
+        ref = dict(zip(paddle, ref.values(), strict=True))
+        notes.append(f"reference outputs paired by position and named after paddle's: {', '.join(paddle)}")
+    return ref, paddle, notes
+
+
+def _without_caches(outputs: dict[str, np.ndarray], notes: list[str], side: str) -> dict[str, np.ndarray]:
+    kept = {key: value for key, value in outputs.items() if not any(name in key for name in CACHE_OUTPUT_NAMES)}
+    if len(kept) != len(outputs):
+        skipped = sorted({name for key in outputs if key not in kept for name in CACHE_OUTPUT_NAMES if name in key})
+        notes.append(f"{side} cache outputs not compared ({', '.join(skipped)}): their layout is the library's")
+    return kept
+
+
+def _renamed(
+    outputs: dict[str, np.ndarray], names: Sequence[str], notes: list[str], side: str
+) -> dict[str, np.ndarray]:
+    if len(names) != len(outputs):
+        notes.append(f"[outputs] names has {len(names)} names but the {side} model returns {len(outputs)} outputs")
+        return outputs
+    return dict(zip(names, outputs.values(), strict=True))

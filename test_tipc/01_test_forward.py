@@ -18,18 +18,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from paddle_port_checks.inputs import call_model  # noqa: E402
 from paddle_port_checks.session import run_check  # noqa: E402
 from paddle_port_checks.steps import forward  # noqa: E402
 
 
-def reference_outputs(model, x):
-    """The PyTorch forward. Return a dict of tensors; its keys are compared with the Paddle ones."""
-    return {"logits": model(x)}
+def reference_outputs(model, inputs):
+    """The PyTorch forward on the configured inputs: one tensor ([input]) or a dict by name ([inputs.*]).
+    Return the model's output (a tensor, a tuple, a dict) or a dict of the tensors to compare."""
+    return call_model(model, inputs)
 
 
-def paddle_outputs(model, x):
-    """The Paddle forward, same keys as above."""
-    return {"logits": model(x)}
+def paddle_outputs(model, inputs):
+    """The Paddle forward; outputs are matched with the reference's by name, else by position."""
+    return call_model(model, inputs)
 
 
 def check(context):

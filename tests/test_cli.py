@@ -127,7 +127,7 @@ def test_init_writes_a_valid_config_and_names_bad_keys(tmp_path, capsys):
     from paddle_port_checks.config import load_config
 
     config = load_config(tmp_path)
-    assert config.input_shape == (2, 3, 32, 32) and config.device == "gpu:0" and config.paddle.model == "a.c:pd"
+    assert config.inputs[0].shape == (2, 3, 32, 32) and config.device == "gpu:0" and config.paddle.model == "a.c:pd"
     code, _, err = run_cli(capsys, "init", "--workspace", str(tmp_path), "--reference-model", "a.b:ref",
                            "--paddle-model", "a.c:pd", "--device", "tpu")
     assert code == 2 and "run.device" in err and "paddle_port.toml" in err

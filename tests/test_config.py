@@ -19,7 +19,7 @@ model = "pkg.paddle_model:build"
 def test_minimal_config_gets_documented_defaults(tmp_path: Path) -> None:
     config = parse_config(MINIMAL, tmp_path / "paddle_port.toml")
     assert config.reference.model == "pkg.torch_model:build"
-    assert config.input_shape == (1, 3, 224, 224)
+    assert config.inputs[0].shape == (1, 3, 224, 224) and config.inputs[0].positional
     assert config.device == "cpu" and config.seed == 33
     assert config.threshold("forward") == 1e-5 and config.threshold("data") == 1e-6
     assert config.resolve("lite_data.txt") == tmp_path / "lite_data.txt"

@@ -264,7 +264,7 @@ def test_models_returning_tuples_are_compared_whole_and_evaluated_on_their_logit
     set_config(demo, '"demo_port.paddle_model:resnet18"', '"demo_port.heads:paddle_two_heads"')
     code, result = run_step(demo, "forward")
     assert code == 0, result["error"]
-    assert [k["key"] for k in result["keys"]] == ["logits_0", "logits_1"]
+    assert [k["key"] for k in result["keys"]] == ["output_0", "output_1"]
     code, result = run_step(demo, "metric")
     assert code == 0, result["error"]
 

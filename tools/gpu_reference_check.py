@@ -72,7 +72,7 @@ def main(out: Path, device_name: str = "gpu:0") -> int:
 
     # The same model and input on CPU and on the GPU, TF32 off; then twice on the GPU; then TF32 on.
     model = context.reference_model()
-    x = torch.from_numpy(forward.fixed_input(context))
+    x = torch.from_numpy(context.inputs().first)
     with torch.no_grad():
         gpu_logits = model(x.to(gpu.torch)).cpu()
         gpu_again = model(x.to(gpu.torch)).cpu()

@@ -8,6 +8,7 @@ import numpy as np
 
 from paddle_port_checks.factories import call_factory
 from paddle_port_checks.golden import sample_digests
+from paddle_port_checks.outputs import named_arrays
 from paddle_port_checks.session import CheckContext, Outcome
 
 
@@ -58,7 +59,8 @@ def _first_batches(dataset: Any, loader: Any, count: int) -> dict[str, np.ndarra
     for index, (images, labels) in enumerate(loader):
         if index >= count:
             break
-        arrays[f"dataloader_{index}"] = np.asarray(images.numpy() if hasattr(images, "numpy") else images)
+        # A batch of one tensor, or of a dict by input name (text models), or a tuple: every part compared.
+        arrays.update(named_arrays({f"dataloader_{index}": images}))
         # Paddle collates int labels to shape [B] or [B, 1] depending on the dataset; the label values matter.
         arrays[f"label_{index}"] = np.asarray(labels.numpy() if hasattr(labels, "numpy") else labels).reshape(-1)
     return arrays

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -12,61 +10,43 @@ from typing import Any
 import numpy as np
 
 from paddle_port_checks import golden
-from paddle_port_checks.atomic import write_bytes_atomic, write_json_atomic
+from paddle_port_checks.atomic import write_json_atomic
 from paddle_port_checks.compare import KeyDiff, all_passed
-from paddle_port_checks.config import ConfigError
-from paddle_port_checks.outputs import named_arrays
+from paddle_port_checks.inputs import call_model
+from paddle_port_checks.outputs import model_outputs, pair_outputs
 from paddle_port_checks.schema import Divergence, Finding, from_json, to_json
 from paddle_port_checks.session import CheckContext, Outcome
 
-# A forward hook of the generated script: (model, input tensor) -> {key: output tensor}.
-OutputsFn = Callable[[Any, Any], dict[str, Any]]
+# A forward hook of the generated script: (model, inputs) -> the output to compare (see outputs.model_outputs).
+OutputsFn = Callable[[Any, Any], Any]
 
 
-def default_outputs(model: Any, x: Any) -> dict[str, Any]:
-    """Most classifiers return the logits; edit the script's copy when yours returns a tuple or a dict."""
-    return {"logits": model(x)}
-
-
-def fixed_input(context: CheckContext) -> np.ndarray:
-    """The input both sides see, kept in a file so the porter can replace it with a real image tensor."""
-    cfg = context.config
-    path = cfg.resolve(cfg.input_file)
-    if path.is_file():  # the porter's file (or ours from an earlier run): never overwritten
-        array: np.ndarray = np.load(path)
-        if tuple(array.shape) != cfg.input_shape:
-            raise ConfigError(
-                cfg.path,
-                "input.shape",
-                f"is {list(cfg.input_shape)} but [input] file {path} holds shape {list(array.shape)}: "
-                "make them agree (or delete the file to have a seeded one made)",
-            )
-        return array.astype(cfg.input_dtype, copy=False)
-    rng = np.random.default_rng(cfg.seed)
-    array = rng.standard_normal(cfg.input_shape).astype(cfg.input_dtype)
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    write_bytes_atomic(path, buffer.getvalue())
-    return array
+def default_outputs(model: Any, inputs: Any) -> Any:
+    """The model's own output on the configured inputs; the script's copy is the porter's to edit."""
+    return call_model(model, inputs)
 
 
 def run(
     context: CheckContext, reference_outputs: OutputsFn = default_outputs, paddle_outputs: OutputsFn = default_outputs
 ) -> Outcome:
-    x = fixed_input(context)
+    inputs = context.inputs()
 
     def reference() -> dict[str, np.ndarray]:
         torch = context.torch()
         model = context.reference_model()
+        device = context.reference_device.torch
         with torch.no_grad():
-            return named_arrays(reference_outputs(model, torch.from_numpy(x).to(context.reference_device.torch)))
+            return model_outputs(reference_outputs(model, inputs.converted(lambda a: torch.from_numpy(a).to(device))))
 
     # The reference hook's own code is part of what the golden outputs depend on; the paddle hook is not.
-    ref = context.reference_arrays(reference, golden_input(x), _source(reference_outputs))
+    ref = context.reference_arrays(reference, inputs.digest(), _source(reference_outputs))
     paddle = context.paddle()
     model = context.paddle_model()
     with paddle.no_grad():
-        ours = named_arrays(paddle_outputs(model, paddle.to_tensor(x)))
+        ours = model_outputs(paddle_outputs(model, inputs.converted(paddle.to_tensor)))
+    ref, ours, notes = pair_outputs(ref, ours, context.config.output_names)
+    for note in notes:
+        context.warn(note)
     return Outcome(ref=ref, paddle=ours, float_outputs=set(ref) | set(ours))
 
 
@@ -75,11 +55,6 @@ def _source(function: Any) -> str:
         return inspect.getsource(function)
     except (OSError, TypeError):
         return getattr(function, "__qualname__", repr(function))
-
-
-def golden_input(x: np.ndarray) -> str:
-    """The input's identity for the reference fingerprint."""
-    return hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest() + str(x.shape) + str(x.dtype)
 
 
 def _lint_key(context: CheckContext) -> str:
@@ -131,7 +106,7 @@ def _localize(context: CheckContext, outcome: Outcome, torch_model: Any, paddle_
 
     context.stage("localize", "running")
     threshold = context.config.threshold("forward")
-    result = localize(torch_model, paddle_model, fixed_input(context), atol=threshold)
+    result = localize(torch_model, paddle_model, context.inputs().first, atol=threshold)
     report = result.to_json()
     first = result.first_divergence_json()
     if first is not None:

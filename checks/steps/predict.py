@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from paddle_port_checks.golden import file_digest
-from paddle_port_checks.outputs import primary, to_numpy
+from paddle_port_checks.inputs import call_model
+from paddle_port_checks.outputs import model_outputs, pair_outputs
 from paddle_port_checks.session import CheckContext, Outcome
 from paddle_port_checks.steps.data import paddle_dataset, reference_dataset
 
@@ -32,32 +33,90 @@ def image_path(context: CheckContext) -> Path:
     return cfg.resolve(cfg.predict_image) if cfg.predict_image else Path(context.samples()[0][0])
 
 
-def export_and_infer(context: CheckContext, model: Any, x: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """paddle.jit.save the model, load it with a Paddle Inference predictor, run the same input."""
-    paddle = context.paddle()
-    from paddle import inference
+def batched(item: Any) -> Any:
+    """One dataset item as a batch of one, whatever its structure (an array, a dict by input name, a tuple)."""
+    if isinstance(item, dict):
+        return {name: np.asarray(value)[None] for name, value in item.items()}
+    if isinstance(item, (tuple, list)):
+        return type(item)(np.asarray(value)[None] for value in item)
+    return np.asarray(item)[None]
 
+
+def _named(batch: Any) -> dict[str, np.ndarray]:
+    """The batch as named arrays for export and inference: one InputSpec per input."""
+    if isinstance(batch, dict):
+        return dict(batch)
+    if isinstance(batch, (tuple, list)):
+        return {f"x{index}": value for index, value in enumerate(batch)}
+    return {"x": batch}
+
+
+def _convert(batch: Any, convert: Any) -> Any:
+    if isinstance(batch, dict):
+        return {name: convert(value) for name, value in batch.items()}
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(convert(value) for value in batch)
+    return convert(batch)
+
+
+def is_classifier(logits: np.ndarray) -> bool:
+    """Class id and probability mean something only for [batch, classes] float scores."""
+    return logits.ndim == 2 and logits.dtype.kind == "f" and logits.shape[-1] > 1
+
+
+def export_and_infer(context: CheckContext, model: Any, batch: Any) -> tuple[dict[str, np.ndarray], list[str]]:
+    """paddle.jit.save the model with one InputSpec per input (dynamic batch), load it with a Paddle
+    Inference predictor, run the same inputs; every output by position."""
+    paddle = context.paddle()
+    named = _named(batch)
     prefix = context.config.resolve(context.config.export_dir) / "model"
-    spec = paddle.static.InputSpec([None, *x.shape[1:]], str(x.dtype), "x")
-    paddle.jit.save(model, str(prefix), input_spec=[spec])
+    specs = [paddle.static.InputSpec([None, *a.shape[1:]], str(a.dtype), name) for name, a in named.items()]
+    paddle.jit.save(model, str(prefix), input_spec=specs)
     program = next((prefix.with_suffix(s) for s in (".json", ".pdmodel") if prefix.with_suffix(s).is_file()), None)
     if program is None:
         raise FileNotFoundError(f"paddle.jit.save wrote no program file next to {prefix}")
     params = prefix.with_suffix(".pdiparams")
+    try:
+        outputs = _infer(context, program, params, named, onednn=context.config.predict_onednn)
+    except Exception as error:  # oneDNN lacks some exported ops on CPU (e.g. interpolate's attributes)
+        if context.device.is_gpu or not context.config.predict_onednn:
+            raise
+        context.warn(
+            f"Paddle Inference with oneDNN failed on CPU ({_first_line(error)}); ran again without oneDNN. "
+            "Set [predict] onednn = false to skip the first try."
+        )
+        outputs = _infer(context, program, params, named, onednn=False)
+    root = context.config.root
+    return outputs, [str(p.relative_to(root)) if p.is_relative_to(root) else str(p) for p in (program, params)]
+
+
+def _infer(
+    context: CheckContext, program: Path, params: Path, named: dict[str, np.ndarray], onednn: bool
+) -> dict[str, np.ndarray]:
+    from paddle import inference
+
     config = inference.Config(str(program), str(params))
     config.disable_glog_info()
     if context.device.is_gpu:
         config.enable_use_gpu(256, context.device.index)
     else:
         config.disable_gpu()
+        if not onednn:
+            config.disable_mkldnn()
     predictor = inference.create_predictor(config)
-    handle = predictor.get_input_handle(predictor.get_input_names()[0])
-    handle.reshape(list(x.shape))
-    handle.copy_from_cpu(np.ascontiguousarray(x))
+    for name, array in zip(predictor.get_input_names(), named.values(), strict=True):
+        handle = predictor.get_input_handle(name)
+        handle.reshape(list(array.shape))
+        handle.copy_from_cpu(np.ascontiguousarray(array))
     predictor.run()
-    output = predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
-    root = context.config.root
-    return output, [str(p.relative_to(root)) if p.is_relative_to(root) else str(p) for p in (program, params)]
+    return {
+        f"output_{index}": predictor.get_output_handle(name).copy_to_cpu()
+        for index, name in enumerate(predictor.get_output_names())
+    }
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[-1][:200]
 
 
 def run(context: CheckContext) -> Outcome:
@@ -66,40 +125,51 @@ def run(context: CheckContext) -> Outcome:
 
     def reference() -> dict[str, np.ndarray]:
         torch = context.torch()
-        x = reference_dataset(context, sample)[0][0]
+        device = context.reference_device.torch
+        batch = batched(reference_dataset(context, sample)[0][0])
         with torch.no_grad():
-            logits = to_numpy(
-                primary(context.reference_model()(torch.as_tensor(x)[None].to(context.reference_device.torch)))
-            )
-        return {**prediction(logits), "logits": logits}
+            output = call_model(context.reference_model(), _convert(batch, lambda a: torch.as_tensor(a).to(device)))
+        return model_outputs(output)
 
-    ref = context.reference_arrays(reference, file_digest(image))
+    ref_outputs = context.reference_arrays(reference, file_digest(image))
     paddle = context.paddle()
     model = context.paddle_model()
-    x = np.asarray(paddle_dataset(context, sample)[0][0])[None]
+    batch = batched(paddle_dataset(context, sample)[0][0])
     with paddle.no_grad():
-        logits = to_numpy(primary(model(paddle.to_tensor(x))))
-    inferred, exported = export_and_infer(context, model, x)
-    ours = prediction(logits)
-    reference_side = {
-        "class_id": ref["class_id"],
-        "prob": ref["prob"],
-        # For the inference keys the reference is the Paddle training engine itself.
-        "inference_logits": logits,
-        "inference_class_id": ours["class_id"],
-    }
-    paddle_side = {**ours, "inference_logits": inferred, "inference_class_id": prediction(inferred)["class_id"]}
-    details = {
+        our_outputs = model_outputs(call_model(model, _convert(batch, paddle.to_tensor)))
+    inferred, exported = export_and_infer(context, model, batch)
+    ref_outputs, our_outputs, notes = pair_outputs(ref_outputs, our_outputs, context.config.output_names)
+    for note in notes:
+        context.warn(note)
+    details: dict[str, Any] = {
         "image": str(image),
-        "reference_class_id": int(ref["class_id"][0]),
-        "reference_prob": float(ref["prob"][0]),
-        "paddle_class_id": int(ours["class_id"][0]),
-        "paddle_prob": float(ours["prob"][0]),
         "exported": exported,
         "inference_reference": "paddle training engine (dygraph) on the same preprocessed input",
     }
-    # The class ids must be equal; probabilities and logits are float outputs (mean).
-    exact = {"class_id": "max", "inference_class_id": "max"}
-    return Outcome(
-        ref=reference_side, paddle=paddle_side, details=details, methods=exact, float_outputs={"inference_logits"}
-    )
+    reference_side: dict[str, np.ndarray] = {}
+    paddle_side: dict[str, np.ndarray] = {}
+    exact: dict[str, str] = {}
+    first_ref, first_ours = next(iter(ref_outputs.values())), next(iter(our_outputs.values()))
+    if is_classifier(first_ref) and is_classifier(first_ours):
+        ref, ours = prediction(first_ref), prediction(first_ours)
+        reference_side.update(class_id=ref["class_id"], prob=ref["prob"])
+        paddle_side.update(class_id=ours["class_id"], prob=ours["prob"])
+        exact["class_id"] = exact["inference_class_id"] = "max"
+        details.update(
+            reference_class_id=int(ref["class_id"][0]),
+            reference_prob=float(ref["prob"][0]),
+            paddle_class_id=int(ours["class_id"][0]),
+            paddle_prob=float(ours["prob"][0]),
+        )
+    else:  # not a classifier's scores: every output of both training engines is compared instead
+        reference_side.update(ref_outputs)
+        paddle_side.update(our_outputs)
+    # For the inference keys the reference is the Paddle training engine itself, output by output.
+    for (name, engine), inferred_output in zip(our_outputs.items(), inferred.values(), strict=False):
+        reference_side[f"inference_{name}"] = engine
+        paddle_side[f"inference_{name}"] = inferred_output
+    if "class_id" in exact:
+        reference_side["inference_class_id"] = paddle_side["class_id"]
+        paddle_side["inference_class_id"] = prediction(next(iter(inferred.values())))["class_id"]
+    floats = {key for key in paddle_side if key not in exact and key != "prob"}
+    return Outcome(ref=reference_side, paddle=paddle_side, details=details, methods=exact, float_outputs=floats)

@@ -13,10 +13,10 @@ import numpy as np
 
 from paddle_port_checks.factories import call_factory
 from paddle_port_checks.golden import sample_digests
-from paddle_port_checks.outputs import primary, to_numpy
+from paddle_port_checks.inputs import call_model
+from paddle_port_checks.outputs import model_outputs, pair_outputs
 from paddle_port_checks.schema import MappingRow, WeightMapping
 from paddle_port_checks.session import CheckContext, Outcome
-from paddle_port_checks.steps.forward import fixed_input, golden_input
 from paddle_port_checks.steps.metric import paddle_metrics, reference_metrics
 
 
@@ -34,13 +34,17 @@ def choose_mapping(context: CheckContext, paddle_model: Any) -> Any:
     mapping = context.mapping()
     if mapping is not None:
         return mapping
-    config = context.config
-    example = np.random.default_rng(config.seed).standard_normal(config.input_shape).astype(config.input_dtype)
-    mapping = build_mapping(context.reference_model(), paddle_model, example_input=example)
+    mapping = build_mapping(context.reference_model(), paddle_model, example_input=_example(context))
     path = context.config.resolve(context.config.weights_mapping)
     save_mapping(mapping, path)
     print(f"weight mapping written to {path}: review it; edits are used from the next run on", flush=True)
     return mapping
+
+
+def _example(context: CheckContext) -> object:
+    """The configured inputs as the model takes them: one array, or a dict by name."""
+    inputs = context.inputs()
+    return inputs.first if inputs.positional else dict(inputs.arrays)
 
 
 def _tensor_keys(
@@ -63,6 +67,13 @@ def _tensor_keys(
         ref[key] = ours[key] = saved[name]
         problems[key] = f"'{name}' in {file_name} belongs to no tensor of the Paddle model"
     return ref, ours, problems
+
+
+def _data_configured(context: CheckContext) -> bool:
+    """The eval comparison needs both datasets and the data list; without them the outputs on the configured
+    inputs and every tensor are still verified."""
+    cfg = context.config
+    return bool(cfg.reference.dataset and cfg.paddle.dataset) and cfg.resolve(cfg.data_list).exists()
 
 
 def run(context: CheckContext) -> Outcome:
@@ -94,22 +105,35 @@ def run(context: CheckContext) -> Outcome:
     load_report = load_into_paddle(reloaded, saved)
     reloaded.eval()
 
-    x = fixed_input(context)
+    inputs = context.inputs()
+    evaluate = _data_configured(context)
 
     def reference() -> dict[str, np.ndarray]:
         torch = context.torch()
+        device = context.reference_device.torch
         with torch.no_grad():
-            logits = primary(context.reference_model()(torch.from_numpy(x).to(context.reference_device.torch)))
-        return {"logits": to_numpy(logits), **reference_metrics(context)}
+            outputs = model_outputs(
+                call_model(
+                    context.reference_model(), inputs.converted(lambda array: torch.from_numpy(array).to(device))
+                )
+            )
+        return {**outputs, **({f"eval_{k}": v for k, v in reference_metrics(context).items()} if evaluate else {})}
 
-    reference_eval = context.reference_arrays(
-        reference, sample_digests(context.samples()), cfg.batch_size, golden_input(x)
-    )
+    extra = (sample_digests(context.samples()), cfg.batch_size) if evaluate else ("no eval",)
+    reference_side = context.reference_arrays(reference, inputs.digest(), *extra)
     with paddle.no_grad():
-        ours["logits"] = to_numpy(primary(reloaded(paddle.to_tensor(x))))
-    ref["logits"] = reference_eval.pop("logits")
-    ref.update({f"eval_{name}": value for name, value in reference_eval.items()})
-    ours.update({f"eval_{name}": value for name, value in paddle_metrics(context, reloaded).items()})
+        paddle_outputs = model_outputs(call_model(reloaded, inputs.converted(paddle.to_tensor)))
+    reference_outputs = {k: v for k, v in reference_side.items() if not k.startswith("eval_")}
+    reference_outputs, paddle_outputs, notes = pair_outputs(reference_outputs, paddle_outputs, cfg.output_names)
+    for note in notes:
+        context.warn(note)
+    ref.update(reference_outputs)
+    ours.update(paddle_outputs)
+    if evaluate:
+        ref.update({k: v for k, v in reference_side.items() if k.startswith("eval_")})
+        ours.update({f"eval_{name}": value for name, value in paddle_metrics(context, reloaded).items()})
+    else:
+        print("no data configured ([data] list and both datasets): the eval comparison is skipped", flush=True)
     details = {
         "output": str(output.relative_to(cfg.root)) if output.is_relative_to(cfg.root) else str(output),
         "conversion": report.to_json(),
@@ -128,8 +152,8 @@ def run(context: CheckContext) -> Outcome:
         details=details,
         mapping=mapping,
         problems=problems,
-        # Tensors and metrics must be exact (max); the logits are float outputs like step 1's (mean).
-        thresholds={"logits": cfg.threshold("forward")},
-        methods={"logits": "mean"},
-        float_outputs={"logits"},
+        # Tensors and metrics must be exact (max); the model's outputs are float outputs like step 1's (mean).
+        thresholds={key: cfg.threshold("forward") for key in paddle_outputs},
+        methods={key: "mean" for key in paddle_outputs},
+        float_outputs=set(paddle_outputs),
     )

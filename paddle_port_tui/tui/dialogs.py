@@ -9,11 +9,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from paddle_port_checks.catalogue import STEPS
+
 HELP_TEXT = """\
 # paddle-port wizard
 
 Verify a PaddlePaddle port of a PyTorch model, one checkpoint at a time:
-**forward → data → metric → weights → predict**. Each step writes a check script
+**{flow}**. Each step writes a check script
 into `test_tipc/`, runs it, and keeps the evidence under `result/`.
 
 | key | action |
@@ -21,11 +23,12 @@ into `test_tipc/`, runs it, and keeps the evidence under `result/`.
 | `g` | generate the step's script (asks first if you edited it; keeps a backup) |
 | `e` | open the script in `$EDITOR` |
 | `r` | run the step on the chosen device |
+| `a` | run every step, in one worker process (each framework imported once) |
 | `c` | cancel the run (the whole process group) |
 | `d` | pick the device (CPU, each GPU) |
 | `enter` | next step |
 | `escape` | previous step / back |
-| `1`-`5` | go to a step |
+| `{first}`-`{last}` | go to a step |
 | `s` | show or hide the step list (narrow terminals) |
 | `l` | the checklist: export the report, save a screenshot |
 | `ctrl+p` | command palette: every action by name |
@@ -34,6 +37,13 @@ into `test_tipc/`, runs it, and keeps the evidence under `result/`.
 Tabs on a step page: **About** (what it proves, what you write, pitfalls),
 **Output** (live, full log in `.paddle_port/logs/`), **Result** (the table, failing rows first).
 """
+
+
+def help_text() -> str:
+    """The help page, with the flow as the catalogue declares it."""
+    return HELP_TEXT.format(
+        flow=" → ".join(step.id for step in STEPS), first=STEPS[0].number, last=STEPS[-1].number
+    )
 
 
 class HelpScreen(ModalScreen[None]):
@@ -45,7 +55,7 @@ class HelpScreen(ModalScreen[None]):
         from textual.widgets import Markdown  # imported on first use: markdown-it costs 0.1 s at start
 
         with VerticalScroll(id="help-box", classes="dialog"):
-            yield Markdown(HELP_TEXT)
+            yield Markdown(help_text())
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)

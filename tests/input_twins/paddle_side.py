@@ -1,0 +1,30 @@
+"""The Paddle twin of the input twins."""
+
+from __future__ import annotations
+
+import paddle
+from paddle import nn
+
+
+class TinyTextClassifier(nn.Layer):
+    def __init__(
+        self, vocab: int = 50, hidden: int = 8, classes: int = 3, returns: str = "tensor", mask_ignored: bool = False
+    ) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, hidden, padding_idx=0)
+        self.head = nn.Linear(hidden, classes)
+        self.returns, self.mask_ignored = returns, mask_ignored
+
+    def forward(self, input_ids: paddle.Tensor, attention_mask: paddle.Tensor) -> object:
+        mask = attention_mask.unsqueeze(-1).astype("float32")
+        if self.mask_ignored:  # the planted bug: padded positions count in the mean
+            mask = paddle.ones_like(mask)
+        pooled = (self.embed(input_ids) * mask).sum(1) / mask.sum(1).clip(min=1.0)
+        logits = self.head(pooled)
+        if self.returns == "tuple":  # a library that returns a plain tuple where the reference has names
+            return logits, pooled
+        return logits
+
+
+def build(**kwargs: object) -> TinyTextClassifier:
+    return TinyTextClassifier(**kwargs)  # type: ignore[arg-type]
