@@ -7,10 +7,10 @@ pairs, in definition order (this module).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from paddle_port_checks.layer_kinds import layer_kind
+from paddle_port_checks.layer_kinds import UNIT_KINDS, known_kind, layer_kind
 
 
 class ModulePair(NamedTuple):
@@ -23,21 +23,29 @@ class ModulePair(NamedTuple):
 
 
 def torch_leaves(model: Any) -> list[tuple[str, Any]]:
-    """Leaf modules of a torch model in definition order (the root itself when it has no children)."""
-    return [
-        (name or type(module).__name__, module)
-        for name, module in model.named_modules()
-        if next(module.children(), None) is None and layer_kind(module) != "identity"
-    ]
+    """Leaf modules of a torch model in definition order (the root itself when it has no children). Attention
+    and recurrent layers count as leaves, their parts inside them: they pair (and compare) as units."""
+    return _leaves(list(model.named_modules()), lambda module: next(module.children(), None) is None)
 
 
 def paddle_leaves(model: Any) -> list[tuple[str, Any]]:
-    """Leaf layers of a Paddle model in definition order (the root itself when it has no sublayers)."""
-    return [
-        (name or type(layer).__name__, layer)
-        for name, layer in model.named_sublayers(include_self=True)
-        if not layer.sublayers() and layer_kind(layer) != "identity"
-    ]
+    """Leaf layers of a Paddle model in definition order (the root itself when it has no sublayers); units as
+    for torch (a Paddle LSTM keeps its per-direction cells as sublayers)."""
+    return _leaves(list(model.named_sublayers(include_self=True)), lambda layer: not layer.sublayers())
+
+
+def _leaves(named: list[tuple[str, Any]], childless: Callable[[Any], bool]) -> list[tuple[str, Any]]:
+    leaves: list[tuple[str, Any]] = []
+    units: list[str] = []  # paths of unit layers found: what lies below them is theirs
+    for name, module in named:
+        if any(name.startswith(f"{unit}.") for unit in units):
+            continue
+        unit = known_kind(module) in UNIT_KINDS
+        if unit and name:
+            units.append(name)
+        if (unit or childless(module)) and layer_kind(module) != "identity":
+            leaves.append((name or type(module).__name__, module))
+    return leaves
 
 
 def align_by_kind(torch_kinds: Sequence[str], paddle_kinds: Sequence[str]) -> list[tuple[int, int]]:

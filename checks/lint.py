@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from paddle_port_checks import lint_rules  # noqa: F401  (registers the built-in rules)
+from paddle_port_checks import lint_rules, lint_rules_sequence  # noqa: F401  (they register the built-in rules)
 from paddle_port_checks.layer_kinds import layer_kind
 from paddle_port_checks.layer_pairs import ModulePair, align_by_kind, paddle_leaves, pair_by_definition, torch_leaves
 from paddle_port_checks.lint_registry import rules_for
