@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-import paddle_port_checks
 from paddle_port_checks import events, golden, models
 from paddle_port_checks.config import Config, ConfigError
 from paddle_port_checks.device import Device, DeviceError, apply_paddle, apply_torch, prepare_environment
@@ -117,7 +116,8 @@ class CheckContext:
         cfg, side = self.config, self.config.reference
         checkpoint = golden.file_digest(cfg.resolve(side.checkpoint)) if side.checkpoint else "seeded-init"
         return golden.fingerprint(
-            [side.model, side.kwargs, golden.module_digest(side.model, cfg.root), checkpoint, cfg.seed]
+            [side.model, side.kwargs, golden.module_digest(side.model, cfg.root), checkpoint, cfg.seed,
+             golden.library_digest()]
         )
 
     def reference_fingerprint(self, *extra: Any) -> str:
@@ -129,7 +129,7 @@ class CheckContext:
             "side": [side.dataset, side.dataset_kwargs, side.metric],
             "code": [golden.module_digest(spec, cfg.root) for spec in (side.dataset, side.metric)],
             "device": str(self.reference_device),
-            "checks": paddle_port_checks.__version__,
+            "checks": golden.library_digest(),
             "extra": extra,
         }
         return golden.fingerprint(parts)

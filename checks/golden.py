@@ -10,6 +10,7 @@ the device and the torch version. Any change gives a new fingerprint and a recom
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+import paddle_port_checks
 from paddle_port_checks.atomic import write_json_atomic
 
 CACHE_FORMAT = 1
@@ -120,6 +122,20 @@ def _imported_names(path: Path, package: str) -> list[str]:
                 # `from pkg import mod` may name a submodule: try both.
                 names += [base, *(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")]
     return names
+
+
+@functools.cache
+def library_digest() -> str:
+    """The checks library's own code: how a reference is computed is part of what it depends on. A version
+    constant alone let a changed step reuse a reference of the old layout (an upgrade or a developer's
+    edit); the sources are the same on every machine with the same release, so a reference computed on a
+    GPU server is still reused elsewhere."""
+    digest = hashlib.sha256(paddle_port_checks.__version__.encode())
+    root = Path(paddle_port_checks.__file__).parent
+    for source in sorted(root.rglob("*.py")):
+        digest.update(source.relative_to(root).as_posix().encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
 
 
 def fingerprint(parts: Any) -> str:
