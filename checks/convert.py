@@ -5,11 +5,18 @@ torch. Every tensor is accounted for: mapped (and whether it was transposed or r
 Paddle tensor with no source), unexpected (a source tensor nobody used), or mismatched (both shapes
 named). Loading checks what Paddle itself would only warn about: every Paddle parameter and buffer must
 end up holding the value it was given.
+
+An entry may take a chunk of a torch tensor (`split`, a fused q/k/v) or join several (`concat`), in torch's
+layout, before the transpose its Paddle layer type asks for. A Paddle name that aliases another name of the
+same tensor (an LSTM's `0.cell_fw.weight_ih` is its `weight_ih_l0`) is counted once, under the canonical
+name; the converted state carries the alias too, with the same array, as `paddle.save` of the model would.
 """
 
 from __future__ import annotations
 
 import io
+import re
+import warnings
 from collections.abc import Mapping as MappingABC
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +28,7 @@ from paddle_port_checks.atomic import write_bytes_atomic
 from paddle_port_checks.layer_kinds import paddle_transposed_names
 from paddle_port_checks.mapping import build_mapping_from_state
 from paddle_port_checks.mapping_file import Mapping, MappingEntry, Shape, UnmappedTensor
+from paddle_port_checks.paddle_aliases import paddle_aliases
 
 # Checkpoint containers that wrap the state dict one level down (training scripts' habits).
 WRAPPER_KEYS = ("state_dict", "model")
@@ -36,20 +44,26 @@ class ConvertedTensor:
     how: str
     transposed: bool
     reshaped: bool
+    piece: str = ""  # "part 2 of 3 along axis 0" / "3 tensors concatenated along axis 0"; "" for 1:1
 
 
 @dataclass(frozen=True)
 class ShapeMismatch:
     torch_name: str
     paddle_name: str
-    torch_shape: Shape
+    torch_shape: Shape  # of the piece the entry takes, when it takes one
     paddle_shape: Shape
     transposed: bool
+    piece: str = ""
+    problem: str = ""  # a split or concat that cannot be done, in words
 
     def describe(self) -> str:
+        if self.problem:
+            return f"{self.torch_name} -> {self.paddle_name}: {self.problem}"
         layout = " after transpose" if self.transposed else ""
+        piece = f" ({self.piece})" if self.piece else ""
         return (
-            f"{self.torch_name} -> {self.paddle_name}: shape mismatch: torch {self.torch_shape}{layout} "
+            f"{self.torch_name} -> {self.paddle_name}: shape mismatch: torch {self.torch_shape}{piece}{layout} "
             f"vs paddle {self.paddle_shape}"
         )
 
@@ -64,6 +78,8 @@ class ConversionReport:
     mismatched: list[ShapeMismatch] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Paddle alias name -> the canonical name of the same tensor (counted once, under the canonical name).
+    aliases: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -89,6 +105,7 @@ class ConversionReport:
             f"{len(self.missing)} missing, "
             f"{len(self.unexpected)} unexpected, {len(self.mismatched)} shape mismatches, "
             f"{len(self.dropped)} dropped"
+            + (f", {len(self.aliases)} paddle aliases counted once" if self.aliases else "")
         ]
         lines += [f"  missing in checkpoint: {u.name} {u.shape}: {u.reason}" for u in self.missing]
         lines += [f"  unexpected in checkpoint: {u.name} {u.shape}: {u.reason}" for u in self.unexpected]
@@ -113,51 +130,89 @@ def convert_state_dict(
     The arrays come out in the dtype of the Paddle tensor they are meant for.
     """
     paddle_state = paddle_model.state_dict()
-    paddle_shapes = {name: tuple(int(d) for d in t.shape) for name, t in paddle_state.items()}
+    aliases = paddle_aliases(paddle_model)
+    paddle_shapes = {name: tuple(int(d) for d in t.shape) for name, t in paddle_state.items() if name not in aliases}
     transposed_by_type = paddle_transposed_names(paddle_model)
     if mapping is None:
         mapping = build_mapping_from_state({k: tuple(v.shape) for k, v in torch_state.items()}, paddle_model)
-    report = ConversionReport(dropped=[n for n in torch_state if n in set(mapping.dropped)])
+    report = ConversionReport(dropped=[n for n in torch_state if n in set(mapping.dropped)], aliases=aliases)
     converted: dict[str, np.ndarray] = {}
     used_torch: set[str] = set(report.dropped)
+    targeted: set[str] = set()
 
     for entry in mapping.entries:
-        if entry.paddle_name not in paddle_shapes:
+        paddle_name = aliases.get(entry.paddle_name, entry.paddle_name)
+        if paddle_name not in paddle_shapes:
             report.warnings.append(
                 f"mapping entry {entry.torch_name} -> {entry.paddle_name}: the paddle model has no such tensor"
             )
             continue
-        source = torch_state.get(entry.torch_name)
-        if source is None:
+        if paddle_name in targeted:
+            report.warnings.append(
+                f"mapping entry {entry.torch_name} -> {entry.paddle_name}: '{paddle_name}' (the same tensor) "
+                "already has a value from an earlier entry; this one was skipped"
+            )
+            continue
+        targeted.add(paddle_name)
+        if any(name not in torch_state for name in entry.sources):
             continue  # reported below as missing, with this reason
-        used_torch.add(entry.torch_name)
-        source = np.asarray(source)
-        target_shape = paddle_shapes[entry.paddle_name]
-        transpose = _decide_transpose(entry, entry.paddle_name in transposed_by_type, report)
+        used_torch.update(entry.sources)
+        source, problem = _take_piece(entry, [np.asarray(torch_state[name]) for name in entry.sources])
+        target_shape = paddle_shapes[paddle_name]
+        transpose = _decide_transpose(entry, paddle_name in transposed_by_type, report)
         array = np.ascontiguousarray(source.T) if transpose and source.ndim == 2 else source
         reshaped = False
-        if array.shape != target_shape:
-            if _squeezed(array.shape) != _squeezed(target_shape):
+        if problem or array.shape != target_shape:
+            if problem or _squeezed(array.shape) != _squeezed(target_shape):
                 report.mismatched.append(
-                    ShapeMismatch(entry.torch_name, entry.paddle_name, source.shape, target_shape, transpose)
+                    ShapeMismatch(
+                        entry.torch_name,
+                        paddle_name,
+                        source.shape,
+                        target_shape,
+                        transpose,
+                        entry.describe_piece(),
+                        problem,
+                    )
                 )
                 continue
             array, reshaped = array.reshape(target_shape), True
-        converted[entry.paddle_name] = array.astype(_numpy_dtype(paddle_state[entry.paddle_name]), copy=False)
+        converted[paddle_name] = array.astype(_numpy_dtype(paddle_state[paddle_name]), copy=False)
         report.mapped.append(
             ConvertedTensor(
                 entry.torch_name,
-                entry.paddle_name,
+                paddle_name,
                 source.shape,
                 target_shape,
                 entry.how,
                 transpose,
                 reshaped,
+                entry.describe_piece(),
             )
         )
 
     _account_for_the_rest(report, mapping, torch_state, paddle_shapes, converted, used_torch)
+    converted.update({alias: converted[name] for alias, name in aliases.items() if name in converted})
     return converted, report
+
+
+def _take_piece(entry: MappingEntry, sources: list[np.ndarray]) -> tuple[np.ndarray, str]:
+    """The torch-layout array the entry hands on (a chunk, the join, or the tensor), and what went wrong."""
+    first = sources[0]
+    if entry.split is not None:
+        axis, parts = entry.split.axis, entry.split.parts
+        if not -first.ndim <= axis < first.ndim:
+            return first, f"cannot split a tensor of shape {first.shape} along axis {axis}"
+        if first.shape[axis] % parts:
+            return first, f"cannot split axis {axis} of shape {first.shape} into {parts} equal parts"
+        return np.split(first, parts, axis=axis)[entry.split.index], ""
+    if entry.concat is not None:
+        try:
+            return np.concatenate(sources, axis=entry.concat.axis), ""
+        except (ValueError, np.exceptions.AxisError):
+            shapes = ", ".join(str(s.shape) for s in sources)
+            return first, f"cannot concatenate shapes {shapes} along axis {entry.concat.axis}"
+    return first, ""
 
 
 def _decide_transpose(entry: MappingEntry, by_type: bool, report: ConversionReport) -> bool:
@@ -183,21 +238,33 @@ def _account_for_the_rest(
     """Name every Paddle tensor left without a value and every checkpoint tensor left unused."""
     mismatched_paddle = {m.paddle_name for m in report.mismatched}
     paddle_reasons = {u.name: u.reason for u in mapping.unmapped_paddle}
-    source_of = {e.paddle_name: e.torch_name for e in mapping.entries}
+    entry_of: dict[str, MappingEntry] = {}
+    for entry in mapping.entries:
+        entry_of.setdefault(report.aliases.get(entry.paddle_name, entry.paddle_name), entry)
     for name, shape in paddle_shapes.items():
         if name in converted or name in mismatched_paddle:
             continue
-        if name in source_of:
-            reason = f"the mapping takes it from torch '{source_of[name]}', which the checkpoint lacks"
+        source_entry = entry_of.get(name)
+        if source_entry is not None:
+            reason = _lacking_source(source_entry, torch_state)
         else:
             reason = paddle_reasons.get(name, "no torch tensor is mapped to it")
         report.missing.append(UnmappedTensor(name, shape, reason))
     torch_reasons = {u.name: u.reason for u in mapping.unmapped_torch}
-    mismatched_torch = {m.torch_name for m in report.mismatched}
     for name, array in torch_state.items():
-        if name not in used_torch and name not in mismatched_torch:
+        if name not in used_torch:
             reason = torch_reasons.get(name, "no paddle tensor is mapped from it")
             report.unexpected.append(UnmappedTensor(name, tuple(np.shape(array)), reason))
+
+
+def _lacking_source(entry: MappingEntry, torch_state: MappingABC[str, np.ndarray]) -> str:
+    """Why a mapped Paddle tensor got no value: the torch tensor(s) its entry reads are not in the checkpoint."""
+    piece = f" ({entry.describe_piece()})" if entry.describe_piece() else ""
+    if entry.concat is None:
+        return f"the mapping takes it from torch '{entry.torch_name}'{piece}, which the checkpoint lacks"
+    sources = " + ".join(f"'{name}'" for name in entry.sources)
+    lacking = ", ".join(f"'{name}'" for name in entry.sources if name not in torch_state)
+    return f"the mapping takes it from torch {sources}{piece}; the checkpoint lacks {lacking}"
 
 
 def _squeezed(shape: Shape) -> Shape:
@@ -319,22 +386,35 @@ def load_into_paddle(paddle_model: Any, state: MappingABC[str, np.ndarray]) -> L
 
     Paddle's set_state_dict only warns about missing, unexpected or misshapen tensors, so a model can
     come out half-loaded; here each of those is named, and every tensor is read back and compared.
+    A tensor with several names (see ``paddle_aliases``) is set once, from whichever of its names the state
+    gives; two names given different values is a mismatch.
     """
     expected = paddle_model.state_dict()
-    report = LoadReport(
-        missing=[name for name in expected if name not in state],
-        unexpected=[name for name in state if name not in expected],
-    )
+    aliases = paddle_aliases(paddle_model)
+    given = dict(state)
+    report = LoadReport(unexpected=[name for name in given if name not in expected])
+    for alias, canonical in aliases.items():
+        if alias not in given:
+            continue
+        if canonical not in given:
+            given[canonical] = given[alias]
+        elif not np.array_equal(np.asarray(given[alias]), np.asarray(given[canonical]), equal_nan=True):
+            report.mismatched.append(f"{alias}: given another value than '{canonical}', the same tensor")
+    report.missing = [name for name in expected if name not in aliases and name not in given]
     loadable: dict[str, np.ndarray] = {}
     for name, tensor in expected.items():
-        if name not in state:
+        if name in aliases or name not in given:
             continue
-        array = np.asarray(state[name])
+        array = np.asarray(given[name])
         if array.shape != tuple(tensor.shape):
             report.mismatched.append(f"{name}: given {array.shape} vs paddle {tuple(tensor.shape)}")
             continue
         loadable[name] = array.astype(_numpy_dtype(tensor), copy=False)
-    paddle_missing, paddle_unexpected = paddle_model.set_state_dict(loadable)
+    with warnings.catch_warnings():
+        # Paddle warns "Skip loading for <alias>": the alias is the tensor just set under its canonical name.
+        for alias in aliases:
+            warnings.filterwarnings("ignore", message=f"Skip loading for {re.escape(alias)}\\.")
+        paddle_missing, paddle_unexpected = paddle_model.set_state_dict(loadable)
     report.paddle_missing = [n for n in paddle_missing if n in loadable]
     report.paddle_unexpected = list(paddle_unexpected)
     after = paddle_model.state_dict()
@@ -343,4 +423,9 @@ def load_into_paddle(paddle_model: Any, state: MappingABC[str, np.ndarray]) -> L
             report.loaded += 1
         else:
             report.not_assigned.append(name)
+    report.not_assigned += [
+        alias
+        for alias, canonical in aliases.items()
+        if canonical in loadable and not np.array_equal(after[alias].numpy(), loadable[canonical], equal_nan=True)
+    ]
     return report

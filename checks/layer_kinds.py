@@ -6,6 +6,8 @@ are looked up along the MRO, so subclasses (torch's NonDynamicallyQuantizableLin
 count too; any other class is named by its lower-case stem without the 1d/2d/3d suffix, so Dropout pairs
 with Dropout and MaxPool2d with MaxPool2D.
 
+Layers of the kinds in UNIT_KINDS own their sub-layers' tensors as one unit for the weight mapping.
+
 The transpose rule: ``paddle.nn.Linear`` stores its weight ``[in, out]`` and needs the transpose of torch's
 ``[out, in]``; ``paddle.compat.nn.Linear`` (not a subclass of ``paddle.nn.Linear``) keeps torch's layout.
 It is decided by the Paddle layer type, never by name or shape: a square Linear looks the same either way.
@@ -38,7 +40,15 @@ LAYER_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "embedding": (("Embedding",), ("Embedding",)),
     "prelu": (("PReLU",), ("PReLU",)),
+    "attention": (("MultiheadAttention",), ("MultiHeadAttention",)),
+    "lstm": (("LSTM",), ("LSTM",)),
+    "gru": (("GRU",), ("GRU",)),
+    "rnn": (("RNN",), ("SimpleRNN",)),
 }
+# Kinds whose layer pairs as one unit with every tensor of its sub-layers: a torch MultiheadAttention keeps
+# q/k/v fused in itself and out_proj in a child, Paddle's keeps four child Linears; a recurrent layer keeps
+# per-direction cells as children in Paddle.
+UNIT_KINDS = frozenset({"attention", "lstm", "gru", "rnn"})
 _KIND_OF_CLASS = {name: kind for kind, sides in LAYER_KINDS.items() for names in sides for name in names}
 # Class-name stems of other layers that name the same operation differently.
 _STEM_ALIASES = {"upsamplingbilinear": "upsample", "upsamplingnearest": "upsample", "swish": "silu"}

@@ -1,5 +1,10 @@
 """Which PyTorch tensor becomes which Paddle tensor, worked out from the two models themselves.
 
+Paddle names that alias another name of the same tensor (an LSTM's `0.cell_fw.weight_ih` is its
+`weight_ih_l0`) are left out: the mapping names each Paddle tensor once, by its canonical name
+(``paddle_aliases.py``). A layer of a unit kind (attention, recurrent) takes its sub-layers' tensors along,
+so its rule sees the whole layer.
+
 Names go first: a torch name that equals a Paddle name once BatchNorm's statistics are renamed
 (`running_mean -> _mean`, `running_var -> _variance`) is mapped. What is left is paired by structure:
 the layers that own tensors, taken in definition order (or in the order a forward pass calls them, when
@@ -15,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from collections.abc import Mapping as MappingABC
-from typing import Any
+from typing import Any, NamedTuple
 
-from paddle_port_checks.layer_kinds import LAYER_KINDS, known_kind, paddle_transposed_names
+from paddle_port_checks.inputs import call_model
+from paddle_port_checks.layer_kinds import LAYER_KINDS, UNIT_KINDS, known_kind, paddle_transposed_names
 from paddle_port_checks.mapping_file import (
     HOW_VALUES,
     SCHEMA,
@@ -32,12 +38,15 @@ from paddle_port_checks.mapping_file import (
     save_mapping,
 )
 from paddle_port_checks.mapping_rules import (
+    ANY_KIND,
     DROPPED_LOCAL_NAMES,
     LOCAL_RENAMES,
     OwnedTensor,
     TensorOwner,
+    group_rule_for,
     rule_for,
 )
+from paddle_port_checks.paddle_aliases import paddle_aliases
 
 # Moved to mapping_file, mapping_rules and layer_kinds; still importable from here.
 __all__ = [
@@ -59,9 +68,6 @@ __all__ = [
     "paddle_transposed_names",
     "save_mapping",
 ]
-
-# A torch layer known only from a checkpoint (no model) has no class: it may pair with any kind.
-ANY_KIND = "*"
 
 
 def build_mapping(torch_model: Any, paddle_model: Any, example_input: Any = None) -> Mapping:
@@ -88,7 +94,8 @@ def build_mapping_from_state(torch_shapes: MappingABC[str, Shape], paddle_model:
     """
     dropped = [name for name in torch_shapes if _is_dropped(name)]
     kept = [(name, tuple(shape)) for name, shape in torch_shapes.items() if not _is_dropped(name)]
-    torch_layers = _group_by_owner(kept, lambda path, locals_: _state_only_kind(locals_))
+    units = {name.rpartition(".")[0] for name, _ in kept if name.rpartition(".")[2] in _FUSED_ATTENTION_LOCALS}
+    torch_layers = _group_by_owner(kept, lambda path, tensors: _state_only_kind(tensors), units=units)
     return _match(torch_layers, _describe_paddle_model(paddle_model), dropped)
 
 
@@ -99,32 +106,54 @@ def build_mapping_from_state(torch_shapes: MappingABC[str, Shape], paddle_model:
 def _describe_torch_model(model: Any) -> list[TensorOwner]:
     modules = dict(model.named_modules(remove_duplicate=False))
     shapes = [(n, tuple(t.shape)) for n, t in model.state_dict().items() if not _is_dropped(n)]
-    return _group_by_owner(shapes, lambda path, _locals: _kind_and_class(modules.get(path)))
+    return _group_by_owner(
+        shapes, lambda path, _tensors: _kind_and_class(modules.get(path)), units=_unit_paths(modules)
+    )
 
 
 def _describe_paddle_model(model: Any) -> list[TensorOwner]:
     layers = dict(model.named_sublayers(include_self=True, remove_duplicate=False))
-    shapes = [(n, tuple(t.shape)) for n, t in model.state_dict().items()]
+    aliases = paddle_aliases(model)
+    shapes = [(n, tuple(t.shape)) for n, t in model.state_dict().items() if n not in aliases]
     return _group_by_owner(
-        shapes, lambda path, _locals: _kind_and_class(layers.get(path)), paddle_transposed_names(model)
+        shapes,
+        lambda path, _tensors: _kind_and_class(layers.get(path)),
+        paddle_transposed_names(model),
+        _unit_paths(layers),
     )
+
+
+def _unit_paths(layers: MappingABC[str, Any]) -> set[str]:
+    return {path for path, layer in layers.items() if known_kind(layer) in UNIT_KINDS}
 
 
 def _group_by_owner(
     shapes: Iterable[tuple[str, Shape]],
-    kind_of: Callable[[str, list[str]], tuple[str | None, str]],
+    kind_of: Callable[[str, list[OwnedTensor]], tuple[str | None, str]],
     transposed: set[str] | frozenset[str] = frozenset(),
+    units: set[str] | frozenset[str] = frozenset(),
 ) -> list[TensorOwner]:
-    """Group state-dict tensors by the layer that owns them, in state-dict (definition) order."""
+    """Group state-dict tensors by the layer that owns them, in state-dict (definition) order.
+
+    A tensor inside a unit (the outermost one) belongs to the unit, its local name relative to it
+    ("out_proj.weight"); any other belongs to the layer that holds it directly.
+    """
+    outermost_first = sorted(units, key=lambda path: path.count(".") if path else -1)
     grouped: dict[str, list[OwnedTensor]] = {}
     for name, shape in shapes:
-        path, _, local = name.rpartition(".")
+        unit = next((u for u in outermost_first if u == "" or name.startswith(u + ".")), None)
+        path, local = (unit, name[len(unit) + 1 :] if unit else name) if unit is not None else _split_name(name)
         grouped.setdefault(path, []).append(OwnedTensor(name, local, tuple(int(d) for d in shape), name in transposed))
     layers = []
     for path, tensors in grouped.items():
-        kind, class_name = kind_of(path, [tensor.local for tensor in tensors])
+        kind, class_name = kind_of(path, tensors)
         layers.append(TensorOwner(path, kind, class_name, tuple(tensors)))
     return layers
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    path, _, local = name.rpartition(".")
+    return path, local
 
 
 def _kind_and_class(layer: Any) -> tuple[str | None, str]:
@@ -132,9 +161,23 @@ def _kind_and_class(layer: Any) -> tuple[str | None, str]:
     return (None, "?") if layer is None else (known_kind(layer), type(layer).__name__)
 
 
-def _state_only_kind(local_names: list[str]) -> tuple[str, str]:
-    if "running_mean" in local_names:
+# Local names that give a layer's kind away in a checkpoint without its model.
+_FUSED_ATTENTION_LOCALS = frozenset({"in_proj_weight", "in_proj_bias", "q_proj_weight"})
+_RECURRENT_KIND_BY_GATES = {4: "lstm", 3: "gru", 1: "rnn"}
+
+
+def _state_only_kind(tensors: list[OwnedTensor]) -> tuple[str, str]:
+    """BatchNorm by its running statistics, attention by its fused projection, recurrent layers by the
+    gate count of `weight_hh_l0` ([gates x hidden, hidden]); any other layer may be of any kind."""
+    by_local = {tensor.local: tensor for tensor in tensors}
+    if "running_mean" in by_local:
         return "batchnorm", "?"
+    if _FUSED_ATTENTION_LOCALS & set(by_local):
+        return "attention", "?"
+    recurrent = by_local.get("weight_hh_l0")
+    if recurrent is not None and len(recurrent.shape) == 2 and recurrent.shape[1]:
+        gates = recurrent.shape[0] // recurrent.shape[1]
+        return _RECURRENT_KIND_BY_GATES.get(gates, ANY_KIND), "?"
     return ANY_KIND, "?"
 
 
@@ -151,7 +194,7 @@ def _torch_call_order(model: Any, example_input: Any) -> dict[str, int]:
     try:
         model.eval()
         with torch.no_grad():
-            model(*[torch.from_numpy(x) for x in _as_tuple(example_input)])
+            call_model(model, _converted(example_input, torch.from_numpy))
     finally:
         for handle in handles:
             handle.remove()
@@ -172,7 +215,7 @@ def _paddle_call_order(model: Any, example_input: Any) -> dict[str, int]:
     try:
         model.eval()
         with paddle.no_grad():
-            model(*[paddle.to_tensor(x) for x in _as_tuple(example_input)])
+            call_model(model, _converted(example_input, paddle.to_tensor))
     finally:
         for handle in handles:
             handle.remove()
@@ -199,8 +242,13 @@ def _sorted_by_call(layers: list[TensorOwner], order: dict[str, int]) -> list[Te
     return sorted(layers, key=lambda layer: order.get(layer.path, len(order)))
 
 
-def _as_tuple(example_input: Any) -> tuple[Any, ...]:
-    return tuple(example_input) if isinstance(example_input, (tuple, list)) else (example_input,)
+def _converted(example_input: Any, convert: Callable[[Any], Any]) -> Any:
+    """The example input in a framework's tensors, keeping its structure: an array, a tuple, a dict by name."""
+    if isinstance(example_input, dict):
+        return {name: convert(value) for name, value in example_input.items()}
+    if isinstance(example_input, (tuple, list)):
+        return tuple(convert(value) for value in example_input)
+    return convert(example_input)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -227,8 +275,11 @@ def _match(torch_layers: list[TensorOwner], paddle_layers: list[TensorOwner], dr
     torch_left = _remaining(torch_layers, used_torch)
     paddle_left = _remaining(paddle_layers, used_paddle)
     paired: set[int] = set()
+    grouped_torch: set[int] = set()
     unpaired_torch: list[TensorOwner] = []
-    for t_layer in torch_left:
+    for t_index, t_layer in enumerate(torch_left):
+        if t_index in grouped_torch:
+            continue
         for index, p_layer in enumerate(paddle_left):
             if index in paired or not _kinds_compatible(t_layer.kind, p_layer.kind):
                 continue
@@ -236,6 +287,12 @@ def _match(torch_layers: list[TensorOwner], paddle_layers: list[TensorOwner], dr
             if pairs is not None:
                 paired.add(index)
                 mapping.entries.extend(pairs)
+                break
+            group = _group_match(torch_left, t_index, grouped_torch, paddle_left, index, paired)
+            if group is not None:
+                mapping.entries.extend(group.entries)
+                grouped_torch.update(group.torch_indexes)
+                paired.update(group.paddle_indexes)
                 break
         else:
             reason = _why_unpaired(t_layer, [p for i, p in enumerate(paddle_left) if i not in paired])
@@ -246,6 +303,32 @@ def _match(torch_layers: list[TensorOwner], paddle_layers: list[TensorOwner], dr
             reason = _why_unpaired(p_layer, unpaired_torch, other_side="torch")
             mapping.unmapped_paddle += [UnmappedTensor(t.name, t.shape, reason) for t in p_layer.tensors]
     return mapping
+
+
+class _Group(NamedTuple):
+    entries: list[MappingEntry]
+    torch_indexes: list[int]
+    paddle_indexes: list[int]
+
+
+def _group_match(
+    torch_left: list[TensorOwner],
+    t_index: int,
+    torch_taken: set[int],
+    paddle_left: list[TensorOwner],
+    p_index: int,
+    paddle_taken: set[int],
+) -> _Group | None:
+    """Ask the group rule of the two layers' kinds, offering the unpaired layers from these two on."""
+    rule = group_rule_for(torch_left[t_index].kind, paddle_left[p_index].kind)
+    if rule is None:
+        return None
+    torch_indexes = [i for i in range(t_index, len(torch_left)) if i not in torch_taken]
+    paddle_indexes = [i for i in range(p_index, len(paddle_left)) if i not in paddle_taken]
+    match = rule([torch_left[i] for i in torch_indexes], [paddle_left[i] for i in paddle_indexes])
+    if match is None:
+        return None
+    return _Group(match.entries, torch_indexes[: match.torch_layers], paddle_indexes[: match.paddle_layers])
 
 
 def _remaining(layers: list[TensorOwner], used: set[str]) -> list[TensorOwner]:
