@@ -80,10 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="print the probe as JSON")
     _workspace_arg(doctor)
 
-    demo = commands.add_parser("demo", help="write the demo port (ResNet-18 pair) into DIR and open it",
+    demo = commands.add_parser("demo", help="write a demo port (resnet, text or sequence) into DIR and open it",
                                description="Write the bundled demo workspace into DIR, then open the wizard "
                                            "(or run every step with --headless).")
     demo.add_argument("dir", metavar="DIR")
+    demo.add_argument("--model", choices=("resnet", "text", "sequence"), default="resnet",
+                      help="which demo: resnet (image classifier), text (attention, inputs input_ids and "
+                           "attention_mask), sequence (BiLSTM + GRU)")
     demo.add_argument("--headless", action="store_true", help="run all steps without the wizard")
     demo.add_argument("--device", default="", help="cpu, gpu or gpu:N (with --headless)")
     demo.add_argument("--json", action="store_true", help="with --headless: print the JSON document of `run`")
@@ -287,11 +290,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     notes = sys.stderr if args.json else sys.stdout
     try:
-        root = write_demo(args.dir)
+        root = write_demo(args.dir, args.model)
         print(f"demo workspace written to {root}", file=notes)
         ws = _open_workspace(str(root))
-        print("creating the demo's reference checkpoint (weights/reference.pth, about 10 s) ...", file=notes)
-        make_checkpoint(root, ws.python())
+        print("creating the demo's reference checkpoint (weights/reference.pth, a few seconds) ...", file=notes)
+        make_checkpoint(root, ws.python(), args.model)
     except DemoError as error:
         raise UsageError(str(error)) from None
     if args.headless:
