@@ -30,10 +30,14 @@ class ModelInputs:
     arrays: dict[str, np.ndarray]
     positional: bool
 
+    @property
+    def as_called(self) -> Any:
+        """The inputs shaped as the model takes them: the one array, or a dict by name."""
+        return self.first if self.positional else dict(self.arrays)
+
     def converted(self, convert: Callable[[np.ndarray], Any]) -> Any:
         """The inputs in a framework's tensors, shaped as the model takes them (one value, or a dict)."""
-        tensors = {name: convert(array) for name, array in self.arrays.items()}
-        return next(iter(tensors.values())) if self.positional else tensors
+        return converted(self.as_called, convert)
 
     def digest(self) -> str:
         """The inputs' identity for the reference fingerprint: names, shapes, dtypes and bytes."""
@@ -46,6 +50,15 @@ class ModelInputs:
     @property
     def first(self) -> np.ndarray:
         return next(iter(self.arrays.values()))
+
+
+def converted(inputs: Any, convert: Callable[[Any], Any]) -> Any:
+    """Inputs in a framework's tensors, keeping their structure: a dict by name, a tuple/list, or one array."""
+    if isinstance(inputs, Mapping):
+        return {name: convert(value) for name, value in inputs.items()}
+    if isinstance(inputs, (tuple, list)):
+        return type(inputs)(convert(value) for value in inputs)
+    return convert(inputs)
 
 
 def call_model(model: Any, inputs: Any) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from paddle_port_checks.compare import compare_arrays, near_zero_warning
+from paddle_port_checks.inputs import converted
 from paddle_port_checks.layer_kinds import transposed_parameters
 from paddle_port_checks.layer_outputs import first_tensor, numpy_copy, shape_of
 from paddle_port_checks.layer_pairs import ModulePair
@@ -47,7 +48,7 @@ GRADIENT_SEED = 33
 def localize(
     torch_model: Any,
     paddle_model: Any,
-    input_array: np.ndarray,
+    model_input: Any,
     atol: float = 1e-5,
     rtol: float = 1e-4,
     backward: bool = False,
@@ -62,10 +63,11 @@ def localize(
 
     meter = DifferenceMeter(atol, rtol)
     tracer = Lockstep(torch_model, paddle_model, meter)
-    torch_input = torch.from_numpy(np.ascontiguousarray(input_array))
+    # One array, or a dict by name / a tuple (named inputs): both models are called the same way (inputs.py).
+    torch_input = converted(model_input, lambda array: torch.from_numpy(np.ascontiguousarray(array)))
     # Grad mode stays on for the backward pass.
     with paddle.no_grad() if not backward else contextlib.nullcontext():
-        torch_output, paddle_output = tracer.run(torch_input, paddle.to_tensor(input_array), backward)
+        torch_output, paddle_output = tracer.run(torch_input, converted(model_input, paddle.to_tensor), backward)
     isolated = tracer.recheck()
     output = compare_arrays("output", numpy_copy(torch_output), numpy_copy(paddle_output), atol)
     pairs = tracer.module_pairs()

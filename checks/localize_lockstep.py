@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from paddle_port_checks.inputs import call_model
 from paddle_port_checks.layer_kinds import layer_kind
 from paddle_port_checks.layer_outputs import detached_copy, first_tensor, numpy_copy, shape_of
 from paddle_port_checks.layer_pairs import ModulePair, paddle_leaves
@@ -60,7 +61,7 @@ class Lockstep:
         ]
         self._reference = ReferenceRun(self.torch_model, torch_input, grad)
         try:
-            paddle_output = self.paddle_model(paddle_input)
+            paddle_output = call_model(self.paddle_model, paddle_input)
         finally:
             for handle in handles:
                 handle.remove()

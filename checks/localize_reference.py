@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from paddle_port_checks.inputs import call_model
 from paddle_port_checks.layer_kinds import layer_kind
 from paddle_port_checks.layer_outputs import detached_copy, first_tensor
 from paddle_port_checks.layer_pairs import torch_leaves
@@ -80,7 +81,7 @@ class ReferenceRun:
 
         try:
             with torch.set_grad_enabled(grad):  # grad mode is per thread: set it in this one
-                self.output = model(model_input)
+                self.output = call_model(model, model_input)
         except BaseException as error:  # handed to the caller's thread by stop()
             self.error = error
         finally:

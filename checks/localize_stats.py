@@ -40,8 +40,8 @@ class DifferenceMeter:
         rel = mean / ref_mean_abs if ref_mean_abs > 0 else (0.0 if mean == 0 else float("inf"))
         finite = bool(np.isfinite(mean) and np.isfinite(largest))
         diverged = not finite or mean > self.atol + self.rtol * ref_mean_abs
-        problem = None if finite else "NaN/Inf in the outputs"
-        return Difference(mean, largest, rel, ref_mean_abs, diverged, problem)
+        failure = None if finite else "NaN/Inf in the outputs"
+        return Difference(mean, largest, rel, ref_mean_abs, diverged, failure)
 
     def _host_stats(self, ref: Any, out: Any) -> tuple[float, float, float]:
         """(mean |ref-out|, max |ref-out|, mean |ref|) by numpy on zero-copy views, in the scratch buffer.

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from collections.abc import Mapping as MappingABC
 from typing import Any, NamedTuple
 
-from paddle_port_checks.inputs import call_model
+from paddle_port_checks.inputs import call_model, converted
 from paddle_port_checks.layer_kinds import LAYER_KINDS, UNIT_KINDS, known_kind, paddle_transposed_names
 from paddle_port_checks.mapping_file import (
     HOW_VALUES,
@@ -194,7 +194,7 @@ def _torch_call_order(model: Any, example_input: Any) -> dict[str, int]:
     try:
         model.eval()
         with torch.no_grad():
-            call_model(model, _converted(example_input, torch.from_numpy))
+            call_model(model, converted(example_input, torch.from_numpy))
     finally:
         for handle in handles:
             handle.remove()
@@ -215,7 +215,7 @@ def _paddle_call_order(model: Any, example_input: Any) -> dict[str, int]:
     try:
         model.eval()
         with paddle.no_grad():
-            call_model(model, _converted(example_input, paddle.to_tensor))
+            call_model(model, converted(example_input, paddle.to_tensor))
     finally:
         for handle in handles:
             handle.remove()
@@ -240,15 +240,6 @@ def _sorted_by_call(layers: list[TensorOwner], order: dict[str, int]) -> list[Te
     directly by a container therefore sort after its children's.
     """
     return sorted(layers, key=lambda layer: order.get(layer.path, len(order)))
-
-
-def _converted(example_input: Any, convert: Callable[[Any], Any]) -> Any:
-    """The example input in a framework's tensors, keeping its structure: an array, a tuple, a dict by name."""
-    if isinstance(example_input, dict):
-        return {name: convert(value) for name, value in example_input.items()}
-    if isinstance(example_input, (tuple, list)):
-        return tuple(convert(value) for value in example_input)
-    return convert(example_input)
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def _localize(context: CheckContext, outcome: Outcome, torch_model: Any, paddle_
 
     context.stage("localize", "running")
     threshold = context.config.threshold("forward")
-    result = localize(torch_model, paddle_model, context.inputs().first, atol=threshold)
+    result = localize(torch_model, paddle_model, context.inputs().as_called, atol=threshold)
     report = result.to_json()
     first = result.first_divergence_json()
     if first is not None:

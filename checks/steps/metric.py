@@ -9,7 +9,7 @@ import numpy as np
 
 from paddle_port_checks.factories import load_callable
 from paddle_port_checks.golden import sample_digests
-from paddle_port_checks.inputs import call_model
+from paddle_port_checks.inputs import call_model, converted
 from paddle_port_checks.outputs import primary
 from paddle_port_checks.session import CheckContext, Outcome
 from paddle_port_checks.steps.data import paddle_batches, reference_batches
@@ -47,20 +47,11 @@ def evaluate(
     with no_grad():
         for images, labels in loader:
             batch = int(labels.shape[0])
-            outputs = call_model(model, _mapped(images, to_device))
+            outputs = call_model(model, converted(images, to_device))
             for name, value in metric(primary(outputs), to_device(labels)).items():
                 totals[name] = totals.get(name, 0.0) + float(value) * batch
             count += batch
     return {name: np.array(total / count) for name, total in totals.items()}
-
-
-def _mapped(batch: Any, convert: Callable[[Any], Any]) -> Any:
-    """A batch's inputs on the device, whatever their structure (a tensor, a dict by name, a tuple)."""
-    if isinstance(batch, dict):
-        return {name: convert(value) for name, value in batch.items()}
-    if isinstance(batch, (tuple, list)):
-        return type(batch)(convert(value) for value in batch)
-    return convert(batch)
 
 
 def reference_metrics(context: CheckContext) -> dict[str, np.ndarray]:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from paddle_port_checks.golden import file_digest
-from paddle_port_checks.inputs import call_model
+from paddle_port_checks.inputs import call_model, converted
 from paddle_port_checks.outputs import model_outputs, pair_outputs
 from paddle_port_checks.session import CheckContext, Outcome
 from paddle_port_checks.steps.data import paddle_dataset, reference_dataset
@@ -49,14 +49,6 @@ def _named(batch: Any) -> dict[str, np.ndarray]:
     if isinstance(batch, (tuple, list)):
         return {f"x{index}": value for index, value in enumerate(batch)}
     return {"x": batch}
-
-
-def _convert(batch: Any, convert: Any) -> Any:
-    if isinstance(batch, dict):
-        return {name: convert(value) for name, value in batch.items()}
-    if isinstance(batch, (tuple, list)):
-        return type(batch)(convert(value) for value in batch)
-    return convert(batch)
 
 
 def is_classifier(logits: np.ndarray) -> bool:
@@ -128,7 +120,7 @@ def run(context: CheckContext) -> Outcome:
         device = context.reference_device.torch
         batch = batched(reference_dataset(context, sample)[0][0])
         with torch.no_grad():
-            output = call_model(context.reference_model(), _convert(batch, lambda a: torch.as_tensor(a).to(device)))
+            output = call_model(context.reference_model(), converted(batch, lambda a: torch.as_tensor(a).to(device)))
         return model_outputs(output)
 
     ref_outputs = context.reference_arrays(reference, file_digest(image))
@@ -136,7 +128,7 @@ def run(context: CheckContext) -> Outcome:
     model = context.paddle_model()
     batch = batched(paddle_dataset(context, sample)[0][0])
     with paddle.no_grad():
-        our_outputs = model_outputs(call_model(model, _convert(batch, paddle.to_tensor)))
+        our_outputs = model_outputs(call_model(model, converted(batch, paddle.to_tensor)))
     inferred, exported = export_and_infer(context, model, batch)
     ref_outputs, our_outputs, notes = pair_outputs(ref_outputs, our_outputs, context.config.output_names)
     for note in notes:

@@ -34,17 +34,11 @@ def choose_mapping(context: CheckContext, paddle_model: Any) -> Any:
     mapping = context.mapping()
     if mapping is not None:
         return mapping
-    mapping = build_mapping(context.reference_model(), paddle_model, example_input=_example(context))
+    mapping = build_mapping(context.reference_model(), paddle_model, example_input=context.inputs().as_called)
     path = context.config.resolve(context.config.weights_mapping)
     save_mapping(mapping, path)
     print(f"weight mapping written to {path}: review it; edits are used from the next run on", flush=True)
     return mapping
-
-
-def _example(context: CheckContext) -> object:
-    """The configured inputs as the model takes them: one array, or a dict by name."""
-    inputs = context.inputs()
-    return inputs.first if inputs.positional else dict(inputs.arrays)
 
 
 def _tensor_keys(
