@@ -27,7 +27,7 @@ def main(out: Path, device_name: str = "gpu:0") -> int:
     from paddle_port_checks.device import GPU_ENVIRONMENT, parse_device
     from paddle_port_checks.factories import add_workspace_to_path
     from paddle_port_checks.session import CheckContext
-    from paddle_port_checks.steps import data, forward, metric, predict
+    from paddle_port_checks.steps import data, metric, predict
 
     report: dict[str, object] = {}
     assert (parse_device("gpu:0").paddle, parse_device("gpu:0").torch) == ("gpu:0", "cuda:0")
