@@ -49,6 +49,31 @@ LAYER_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 # q/k/v fused in itself and out_proj in a child, Paddle's keeps four child Linears; a recurrent layer keeps
 # per-direction cells as children in Paddle.
 UNIT_KINDS = frozenset({"attention", "lstm", "gru", "rnn"})
+# Element-wise activations: one may stand where the other should (a Hardswish ported as a ReLU). Where the
+# two runs call different ones at the same place, that is the divergence itself, not a reason to look further.
+ACTIVATION_KINDS = frozenset(
+    {
+        "relu",
+        "relu6",
+        "hardswish",
+        "hardsigmoid",
+        "sigmoid",
+        "tanh",
+        "gelu",
+        "silu",
+        "leakyrelu",
+        "elu",
+        "mish",
+        "softplus",
+        "selu",
+        "celu",
+        "hardtanh",
+        "prelu",
+        "softsign",
+        "tanhshrink",
+        "logsigmoid",
+    }
+)
 _KIND_OF_CLASS = {name: kind for kind, sides in LAYER_KINDS.items() for names in sides for name in names}
 # Class-name stems of other layers that name the same operation differently.
 _STEM_ALIASES = {"upsamplingbilinear": "upsample", "upsamplingnearest": "upsample", "swish": "silu"}

@@ -15,6 +15,7 @@ The result types are in ``localize_results.py``.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from typing import Any
 
 import numpy as np
@@ -83,10 +84,47 @@ def localize(
         unpaired_torch=tracer.unpaired_torch,
         unpaired_paddle=tracer.unpaired_paddle,
     )
+    result.location = functional_location(paddle_model, result)
     if backward:
         result.gradients = _gradients(pairs, torch_output, paddle_output, meter)
     result.warnings.extend(_warnings(result))
     return result
+
+
+def functional_location(paddle_model: Any, result: Localization) -> str | None:
+    """Where a difference born in code between hooked layers lives (F.interpolate, a mask, a variance):
+    the smallest Paddle module whose forward() runs both the last layer that still agrees and the first that
+    differs only because its input does, with the file and line of that forward()."""
+    first = result.first
+    if first is None or not result.isolated or result.isolated[0].verdict != "upstream":
+        return None
+    before = next((layer for layer in reversed(result.layers[: first.index]) if not layer.diverged), None)
+    paths = [first.paddle_name] + ([before.paddle_name] if before is not None else [])
+    owner = _common_owner(paths)
+    layers = dict(paddle_model.named_sublayers(include_self=True))
+    module = layers.get(owner, paddle_model)
+    where = _source_of(type(module).forward)
+    name = owner or type(paddle_model).__name__
+    between = f"between {before.paddle_name} and {first.paddle_name}" if before else f"before {first.paddle_name}"
+    return f"in the forward() of {name} ({type(module).__name__}{where}), {between}"
+
+
+def _common_owner(paths: list[str]) -> str:
+    """The deepest module path that holds every one of these layer paths ("" = the model itself)."""
+    parts = [path.split(".")[:-1] for path in paths]
+    common: list[str] = []
+    for names in zip(*parts, strict=False):
+        if len(set(names)) != 1:
+            break
+        common.append(names[0])
+    return ".".join(common)
+
+
+def _source_of(function: Any) -> str:
+    try:
+        return f", {inspect.getsourcefile(function)}:{inspect.getsourcelines(function)[1]}"
+    except (OSError, TypeError):
+        return ""
 
 
 def _gradients(
@@ -97,6 +135,10 @@ def _gradients(
     import torch
 
     torch_output, paddle_output = first_tensor(torch_output), first_tensor(paddle_output)
+    # Gradients left by an earlier backward pass would add up with this one's.
+    for pair in pairs:
+        pair.torch_module.zero_grad(set_to_none=True)
+        pair.paddle_layer.clear_gradients(set_to_zero=False)
     cotangent = np.random.default_rng(GRADIENT_SEED).standard_normal(shape_of(torch_output)).astype(np.float32)
     torch_output.backward(torch.from_numpy(cotangent).to(torch_output.dtype))
     if shape_of(paddle_output) == cotangent.shape:

@@ -8,13 +8,13 @@ layer's own input; if it still differs the layer is wrong, otherwise the error c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from paddle_port_checks.inputs import call_model
-from paddle_port_checks.layer_kinds import layer_kind
+from paddle_port_checks.layer_kinds import ACTIVATION_KINDS, layer_kind
 from paddle_port_checks.layer_outputs import detached_copy, first_tensor, numpy_copy, shape_of
 from paddle_port_checks.layer_pairs import ModulePair, paddle_leaves
 from paddle_port_checks.localize_reference import ReferenceCall, ReferenceRun
@@ -78,11 +78,15 @@ class Lockstep:
 
     def _on_paddle_call(self, name: str, kind: str, layer: Any, output: Any) -> None:
         call_number = self._calls[id(layer)] = self._calls.get(id(layer), 0) + 1
-        reference = self._match(kind)
+        reference = self._match(kind, shape_of(output))
         if reference is None:
             self.unpaired_paddle.append(name)
             return
         diff = self.meter(reference.output, output)
+        if reference.kind != kind:  # the two runs call different activations here: that is the divergence
+            torch_type, paddle_type = type(reference.module).__name__, type(layer).__name__
+            problem = f"type mismatch: the reference runs {torch_type} here, paddle {paddle_type}"
+            diff = replace(diff, diverged=True, problem=problem)
         pair = LayerDiff(
             index=len(self.layers),
             torch_name=reference.name,
@@ -104,10 +108,17 @@ class Lockstep:
                 Recheck(pair, layer, [numpy_copy(value) for value in reference.inputs], detached_copy(reference.output))
             )
 
-    def _match(self, kind: str) -> ReferenceCall | None:
-        """The next reference call of this kind within the lookahead; calls skipped are unpaired."""
+    def _match(self, kind: str, shape: tuple[int, ...]) -> ReferenceCall | None:
+        """The next reference call of this kind within the lookahead; calls skipped are unpaired. An
+        activation meeting another activation of the same output shape at the head pairs with it (a type
+        mismatch at that place), rather than with a later activation of its own kind."""
         assert self._reference is not None
         pending = self._reference.pending
+        if kind in ACTIVATION_KINDS and not pending:
+            self._reference.advance()
+        head = pending[0] if pending and kind in ACTIVATION_KINDS else None
+        if head is not None and head.kind in ACTIVATION_KINDS and head.kind != kind and shape_of(head.output) == shape:
+            return pending.popleft()
         while True:
             position = next((i for i, call in enumerate(pending) if call.kind == kind), None)
             if position is not None:

@@ -145,6 +145,9 @@ class Localization:
     unpaired_torch: list[str]
     unpaired_paddle: list[str]
     gradients: list[GradientDiff] | None = None
+    # Where a difference born between hooked layers lives: "in the forward() of <module> (file:line), between
+    # <layer> and <layer>" (None when the first divergent layer is itself to blame).
+    location: str | None = None
 
     @property
     def first(self) -> LayerDiff | None:
@@ -191,6 +194,7 @@ class Localization:
             "reference_call": first.torch_call,
             "paddle_call": first.paddle_call,
             "verdict": isolated.verdict,
+            "location": self.location,
             "isolated": isolated.to_json(),
             "lint": [f.to_json() for f in self.first_findings],
         }

@@ -221,6 +221,7 @@ class Divergence:
     reference_type: str
     paddle_type: str
     verdict: str
+    location: str | None = None  # where functional code between layers diverges (verdict upstream)
     index: int | None = None
     reference_shape: list[int] | None = None
     paddle_shape: list[int] | None = None

@@ -60,6 +60,18 @@ def build_report(ws: Workspace, state: State) -> dict[str, Any]:
     }
 
 
+def _divergence_line(divergence: dict[str, Any]) -> str:
+    """The divergent pair, its verdict and, for a difference born between layers, where."""
+    line = (f"paddle {divergence.get('paddle_layer')} ({divergence.get('paddle_type')}) vs reference "
+            f"{divergence.get('reference_layer')} ({divergence.get('reference_type')}), "
+            f"verdict {divergence.get('verdict')}")
+    if divergence.get("problem"):
+        line += f": {divergence['problem']}"
+    if divergence.get("location"):
+        line += f"; born {divergence['location']}"
+    return line
+
+
 def _fmt(value: Any) -> str:
     from paddle_port_tui.tables import number
 
@@ -111,6 +123,8 @@ def to_markdown(report: dict[str, Any]) -> str:
                              f"{'✓ passed' if key.get('passed') else '✗ failed'} | {_md(key.get('problem') or '')} |")
         lines += [f"- warning: {_md(warning)}" for warning in step["warnings"]]
         divergence = step["first_divergence"]
+        if divergence:
+            lines += ["", f"First divergence: {_md(_divergence_line(divergence))}"]
         if divergence and divergence.get("layers"):
             chart = text_chart(divergence["layers"], 72, 12, divergent_index(divergence))
             lines += ["", "Per-layer mean difference (log scale, X = first divergence):", "", "```", *chart, "```"]
@@ -182,6 +196,8 @@ def to_html(report: dict[str, Any]) -> str:
             out.append("</table>")
         out += [f'<p class="warning">warning: {_h(warning)}</p>' for warning in step["warnings"]]
         divergence = step["first_divergence"]
+        if divergence:
+            out.append(f"<p>First divergence: {_h(_divergence_line(divergence))}</p>")
         if divergence and divergence.get("layers"):
             out.append("<p>Per-layer mean difference along the depth (log scale), first divergence marked:</p>")
             out.append(svg_chart(divergence["layers"], divergent_index(divergence)))

@@ -59,15 +59,24 @@ def run_step(
 
     from paddle_port_checks.session import run_check
 
-    # In-process runs share sys.modules: forget the previous workspace's demo_port, as a new process would.
-    for name in [name for name in sys.modules if name == "demo_port" or name.startswith("demo_port.")]:
-        del sys.modules[name]
+    # In-process runs share sys.modules and sys.path: each runs as a new process would (no other workspace's
+    # demo_port), and leaves both as it found them for the tests after it.
+    saved_path = list(sys.path)
+    _forget_workspace_modules()
     sys.path[:] = [entry for entry in sys.path if not (Path(entry) / "paddle_port.toml").is_file()]
-
-    module = import_module(f"paddle_port_checks.steps.{step}")
-    config = ["--config", str(workspace / "paddle_port.toml"), *args]
-    code = run_check(step, workspace, compute or module.run, config, after_compare=after_compare)
+    try:
+        module = import_module(f"paddle_port_checks.steps.{step}")
+        config = ["--config", str(workspace / "paddle_port.toml"), *args]
+        code = run_check(step, workspace, compute or module.run, config, after_compare=after_compare)
+    finally:
+        _forget_workspace_modules()
+        sys.path[:] = saved_path
     return code, json.loads((workspace / "result" / f"{step}.json").read_text())
+
+
+def _forget_workspace_modules() -> None:
+    for name in [name for name in sys.modules if name.split(".")[0] in ("demo_port", "input_twins")]:
+        del sys.modules[name]
 
 
 def key(result: dict[str, Any], name: str) -> dict[str, Any]:

@@ -135,3 +135,5 @@ def _localize(context: CheckContext, outcome: Outcome, torch_model: Any, paddle_
             f"paddle {divergence.paddle_layer} ({divergence.paddle_type}): verdict {divergence.verdict}",
             flush=True,
         )
+        if divergence.location:
+            print(f"the difference is born {divergence.location}", flush=True)

@@ -93,6 +93,8 @@ def divergence_view(result: StepResult, width: int) -> RenderableType | None:
     if divergence.verdict:
         head.append(f"; verdict: {divergence.verdict}", style="")
     parts.append(head)
+    if divergence.location:
+        parts.append(Text(f" born {divergence.location}", style="yellow"))
     for finding in divergence.lint:
         parts.append(Text(f" lint: {_lint_line(finding)}", style="yellow"))
     if divergence.layers:
