@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from paddle_port_checks import golden
 from paddle_port_checks.factories import call_factory
 from paddle_port_checks.golden import sample_digests
 from paddle_port_checks.inputs import call_model
@@ -63,6 +64,19 @@ def _tensor_keys(
     return ref, ours, problems
 
 
+def checkpoint_arrays(context: CheckContext, checkpoint: str) -> dict[str, np.ndarray]:
+    """The reference checkpoint file as numpy arrays, cached by its bytes: a re-run reads the cache, not the
+    file through torch (which it would otherwise import for nothing when every reference is reused)."""
+    from paddle_port_checks.convert import load_torch_checkpoint
+
+    path = context.existing(checkpoint, "reference.checkpoint")
+    key = golden.fingerprint(["checkpoint", golden.file_digest(path), golden.library_digest()])
+    arrays, _ = context.cache.get_or_compute(
+        "checkpoint", key, lambda: load_torch_checkpoint(path), fresh=context.fresh
+    )
+    return arrays
+
+
 def _data_configured(context: CheckContext) -> bool:
     """The eval comparison needs both datasets and the data list; without them the outputs on the configured
     inputs and every tensor are still verified."""
@@ -74,14 +88,13 @@ def run(context: CheckContext) -> Outcome:
     from paddle_port_checks.convert import (
         convert_state_dict,
         load_into_paddle,
-        load_torch_checkpoint,
         save_pdparams,
     )
 
     cfg = context.config
     # The file the porter ships is what gets converted: a tensor missing from it must show up here.
     checkpoint = cfg.reference.checkpoint
-    source = load_torch_checkpoint(cfg.resolve(checkpoint)) if checkpoint else context.reference_state()
+    source = checkpoint_arrays(context, checkpoint) if checkpoint else context.reference_state()
     model = fresh_paddle_model(context)
     expected, report = convert_state_dict(source, model, choose_mapping(context, model))
     print(report.summary(), flush=True)
