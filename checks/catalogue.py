@@ -13,7 +13,7 @@ but the standard library: the app, which never imports a framework, reads it too
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # How a step decides from the per-key statistics: float outputs on the mean absolute error (reprod_log's
 # default), steps that must be exact on the max, so one wrong element among millions cannot pass.
@@ -22,9 +22,9 @@ DECISION_METHODS = ("mean", "max")
 DEFAULT_MAPPING_FILE = "paddle_port_mapping.json"
 
 
-@dataclass(frozen=True)
-class Step:
-    """One checkpoint of the flow."""
+class Step(NamedTuple):
+    """One checkpoint of the flow. A NamedTuple, not a dataclass: `paddle-port --help` reads the catalogue,
+    and importing dataclasses (with inspect) would be most of its start-up."""
 
     number: int
     id: str
