@@ -26,8 +26,9 @@ CLI = [sys.executable, "-m", "paddle_port_tui"]
 def timed(command: list[str], cwd: Path | None = None) -> float:
     """Wall time of one run; a failing command stops the benchmark (its numbers would mean nothing)."""
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
+    done = subprocess.run(
+        command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         tail = "\n".join(done.stdout.splitlines()[-15:])

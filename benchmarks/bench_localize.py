@@ -44,8 +44,9 @@ def build_torch_resnet50(num_classes: int = 1000) -> Any:
             self.relu = nn.ReLU(inplace=True)
             self.downsample = None
             if stride != 1 or in_channels != out:
-                self.downsample = nn.Sequential(nn.Conv2d(in_channels, out, 1, stride=stride, bias=False),
-                                                nn.BatchNorm2d(out))
+                self.downsample = nn.Sequential(
+                    nn.Conv2d(in_channels, out, 1, stride=stride, bias=False), nn.BatchNorm2d(out)
+                )
 
         def forward(self, x: Any) -> Any:
             out = self.relu(self.bn1(self.conv1(x)))
@@ -93,8 +94,9 @@ def _pair(size: int) -> tuple[Any, Any, Any]:
     torch.manual_seed(0)
     torch_model = build_torch_resnet50().eval()
     paddle_model = paddle.vision.models.resnet50().eval()
-    state, _ = convert_state_dict(torch_state_to_numpy(torch_model.state_dict()), paddle_model,
-                                  build_mapping(torch_model, paddle_model))
+    state, _ = convert_state_dict(
+        torch_state_to_numpy(torch_model.state_dict()), paddle_model, build_mapping(torch_model, paddle_model)
+    )
     paddle_model.set_state_dict(state)
     del state
     x = np.random.default_rng(0).standard_normal((1, 3, size, size)).astype(np.float32)
@@ -134,12 +136,21 @@ def _operation(mode: str, torch_model: Any, paddle_model: Any, x: Any) -> Callab
     def padiff() -> None:
         from padiff import auto_diff
 
-        auto_diff(paddle_model, torch_model, ({"x": paddle.to_tensor(x)}, {"x": torch.from_numpy(x)}),
-                  auto_weights=False, options={"atol": 1e-5})
+        auto_diff(
+            paddle_model,
+            torch_model,
+            ({"x": paddle.to_tensor(x)}, {"x": torch.from_numpy(x)}),
+            auto_weights=False,
+            options={"atol": 1e-5},
+        )
 
-    operations = {"plain": plain, "plain_backward": plain_backward, "padiff": padiff,
-                  "localize": lambda: localize(torch_model, paddle_model, x),
-                  "localize_backward": lambda: localize(torch_model, paddle_model, x, backward=True)}
+    operations = {
+        "plain": plain,
+        "plain_backward": plain_backward,
+        "padiff": padiff,
+        "localize": lambda: localize(torch_model, paddle_model, x),
+        "localize_backward": lambda: localize(torch_model, paddle_model, x, backward=True),
+    }
     return operations[mode]
 
 
@@ -169,9 +180,13 @@ def _child(mode: str, repeat: int, size: int) -> dict[str, Any]:
         times.append(time.perf_counter() - start)
     sampling = False
     sampler.join()
-    return {"mode": mode, "time_s": statistics.median(times), "times_s": times,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "phase_peak_mb": (peak[0] - baseline) / 2**20}
+    return {
+        "mode": mode,
+        "time_s": statistics.median(times),
+        "times_s": times,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "phase_peak_mb": (peak[0] - baseline) / 2**20,
+    }
 
 
 def _run_child(mode: str, repeat: int, size: int) -> dict[str, Any]:
@@ -199,8 +214,7 @@ def main() -> None:
         return
     modes = [mode for mode in MODES if mode != "padiff" or _padiff_available()]
     results = {mode: _run_child(mode, args.repeat, args.size) for mode in modes}
-    print(f"ResNet-50 twin, input 1x3x{args.size}x{args.size}, CPU threads {os.cpu_count()}, "
-          f"median of {args.repeat}")
+    print(f"ResNet-50 twin, input 1x3x{args.size}x{args.size}, CPU threads {os.cpu_count()}, median of {args.repeat}")
     print(f"{'measurement':<20}{'time s':>9}{'peak RSS MB':>13}{'phase +MB':>11}")
     for mode, result in results.items():
         if "error" in result:
@@ -219,14 +233,22 @@ def _print_ratios(results: dict[str, dict[str, Any]]) -> None:
             return "n/a"
         return f"{a[key] / b[key]:.2f}x"
 
-    print("ratios (goal: localize <= 1.2x time and <= 1.1x peak RSS of the plain forwards; "
-          "with backward <= 0.15x PaDiff's time; plain_backward / padiff is the floor of that ratio):")
-    for numerator, denominator in (("localize", "plain"), ("localize_backward", "plain_backward"),
-                                   ("localize_backward", "padiff"), ("plain_backward", "padiff"),
-                                   ("localize", "padiff")):
-        print(f"  {numerator} / {denominator}: time {ratio(numerator, denominator, 'time_s')}, "
-              f"peak RSS {ratio(numerator, denominator, 'peak_rss_mb')}, "
-              f"phase memory {ratio(numerator, denominator, 'phase_peak_mb')}")
+    print(
+        "ratios (goal: localize <= 1.2x time and <= 1.1x peak RSS of the plain forwards; "
+        "with backward <= 0.15x PaDiff's time; plain_backward / padiff is the floor of that ratio):"
+    )
+    for numerator, denominator in (
+        ("localize", "plain"),
+        ("localize_backward", "plain_backward"),
+        ("localize_backward", "padiff"),
+        ("plain_backward", "padiff"),
+        ("localize", "padiff"),
+    ):
+        print(
+            f"  {numerator} / {denominator}: time {ratio(numerator, denominator, 'time_s')}, "
+            f"peak RSS {ratio(numerator, denominator, 'peak_rss_mb')}, "
+            f"phase memory {ratio(numerator, denominator, 'phase_peak_mb')}"
+        )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-FIRST_FRAME = r'''
+FIRST_FRAME = r"""
 import time
 t0 = time.perf_counter()
 import sys
@@ -45,14 +45,19 @@ else:
     from paddle_port_tui.workspace import Workspace
     app = PaddlePortApp(Workspace(sys.argv[2]), devices=["cpu"])
 app.run(headless=True, size=(80, 24), auto_pilot=first_frame)
-'''
+"""
 
 
 def first_frame_seconds(kind: str, workspace: Path, runs: int) -> float:
     times = []
     for _ in range(runs):
-        done = subprocess.run([sys.executable, "-c", FIRST_FRAME, kind, str(workspace)], capture_output=True,
-                              text=True, check=True, cwd=REPO)
+        done = subprocess.run(
+            [sys.executable, "-c", FIRST_FRAME, kind, str(workspace)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO,
+        )
         times.append(float(done.stdout.strip().splitlines()[-1]))
     return statistics.median(times)
 
@@ -112,8 +117,10 @@ def main() -> None:
         print("  latencies ms     : " + " ".join(f"{value:.1f}" for value in in_order) + "  (in order)")
         if ms:
             p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
-            print(f"  median {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, max {ms[-1]:.1f} ms "
-                  f"(goal: all <= 100 ms: {'yes' if ms[-1] <= 100 else 'no'})")
+            print(
+                f"  median {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, max {ms[-1]:.1f} ms "
+                f"(goal: all <= 100 ms: {'yes' if ms[-1] <= 100 else 'no'})"
+            )
         print(f"  lines on screen  : {drawn} (capped), full log on disk")
 
 

@@ -157,6 +157,7 @@ STEPS: tuple[Step, ...] = (
     ),
 )
 
+
 def short_number(value: float) -> str:
     """A threshold as porters write it: 1e-5, not 1e-05."""
     return f"{value:g}".replace("e-0", "e-").replace("e+0", "e+")

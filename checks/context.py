@@ -116,8 +116,14 @@ class CheckContext:
         cfg, side = self.config, self.config.reference
         checkpoint = golden.file_digest(cfg.resolve(side.checkpoint)) if side.checkpoint else "seeded-init"
         return golden.fingerprint(
-            [side.model, side.kwargs, golden.module_digest(side.model, cfg.root), checkpoint, cfg.seed,
-             golden.library_digest()]
+            [
+                side.model,
+                side.kwargs,
+                golden.module_digest(side.model, cfg.root),
+                checkpoint,
+                cfg.seed,
+                golden.library_digest(),
+            ]
         )
 
     def reference_fingerprint(self, *extra: Any) -> str:

@@ -14,9 +14,7 @@ from paddle import nn
 class BasicBlock(nn.Layer):
     """Two 3x3 convolutions with a residual connection (ResNet-18/34's block)."""
 
-    def __init__(
-        self, in_channels: int, channels: int, stride: int, bn_epsilon: float, bn_momentum: float
-    ) -> None:
+    def __init__(self, in_channels: int, channels: int, stride: int, bn_epsilon: float, bn_momentum: float) -> None:
         super().__init__()
         self.conv1 = nn.Conv2D(in_channels, channels, 3, stride=stride, padding=1, bias_attr=False)
         self.bn1 = nn.BatchNorm2D(channels, momentum=bn_momentum, epsilon=bn_epsilon)

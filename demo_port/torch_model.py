@@ -39,9 +39,7 @@ class BasicBlock(nn.Module):
 class ResNet(nn.Module):
     """ResNet with BasicBlocks, widths 64..512, and a dropout before the classifier."""
 
-    def __init__(
-        self, layers: tuple[int, int, int, int], num_classes: int = 10, dropout: float = 0.2
-    ) -> None:
+    def __init__(self, layers: tuple[int, int, int, int], num_classes: int = 10, dropout: float = 0.2) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)

@@ -59,8 +59,9 @@ def _position(layers: Sequence[Mapping[str, Any]], divergent: int | None) -> int
     return None
 
 
-def svg_chart(layers: Sequence[Mapping[str, Any]], divergent: int | None = None,
-              width: int = 720, height: int = 260) -> str:
+def svg_chart(
+    layers: Sequence[Mapping[str, Any]], divergent: int | None = None, width: int = 720, height: int = 260
+) -> str:
     """An inline SVG line chart (log10 y axis) of each layer's mean difference; every label is escaped."""
     values = _values(layers)
     if not values:
@@ -76,9 +77,11 @@ def svg_chart(layers: Sequence[Mapping[str, Any]], divergent: int | None = None,
         exponent = high if value is None else min(max(math.log10(value), low), high)
         return top + plot_h * (high - exponent) / (high - low)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="per-layer mean difference, log scale">',
-             f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fafafa" stroke="#999"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="per-layer mean difference, log scale">',
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fafafa" stroke="#999"/>',
+    ]
     for exponent in range(int(low), int(high) + 1):
         y = y_of(10.0**exponent)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#ddd"/>')
@@ -87,25 +90,31 @@ def svg_chart(layers: Sequence[Mapping[str, Any]], divergent: int | None = None,
     parts.append(f'<polyline points="{points}" fill="none" stroke="#1f6feb" stroke-width="1.5"/>')
     marked = _position(layers, divergent)
     for i, (layer, value) in enumerate(zip(layers, values, strict=True)):
-        label = html.escape(f"#{layer.get('index', i)} {layer.get('paddle', '')} ({layer.get('type', '')}): "
-                            f"mean {layer.get('mean')}, rel {layer.get('rel')}")
+        label = html.escape(
+            f"#{layer.get('index', i)} {layer.get('paddle', '')} ({layer.get('type', '')}): "
+            f"mean {layer.get('mean')}, rel {layer.get('rel')}"
+        )
         colour, radius = ("#d1242f", 5) if i == marked else ("#1f6feb", 2.5)
-        parts.append(f'<circle cx="{x_of(i):.1f}" cy="{y_of(value):.1f}" r="{radius}" fill="{colour}">'
-                     f"<title>{label}</title></circle>")
+        parts.append(
+            f'<circle cx="{x_of(i):.1f}" cy="{y_of(value):.1f}" r="{radius}" fill="{colour}">'
+            f"<title>{label}</title></circle>"
+        )
     if marked is not None:
         x = x_of(marked)
         name = html.escape(str(layers[marked].get("paddle") or layers[marked].get("reference") or ""))
-        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" stroke="#d1242f" '
-                     'stroke-dasharray="4 3"/>')
-        parts.append(f'<text x="{x:.1f}" y="{height - 8}" font-size="11" text-anchor="middle" fill="#d1242f">'
-                     f"first divergence: {name}</text>")
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" stroke="#d1242f" stroke-dasharray="4 3"/>'
+        )
+        parts.append(
+            f'<text x="{x:.1f}" y="{height - 8}" font-size="11" text-anchor="middle" fill="#d1242f">'
+            f"first divergence: {name}</text>"
+        )
     parts.append(f'<text x="{left}" y="{height - 24}" font-size="11">layer (depth) &#8594;</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-def text_chart(layers: Sequence[Mapping[str, Any]], width: int, height: int,
-               divergent: int | None = None) -> list[str]:
+def text_chart(layers: Sequence[Mapping[str, Any]], width: int, height: int, divergent: int | None = None) -> list[str]:
     """The same chart in plain characters: `height` rows of `width` columns, y axis labels included.
 
     Each layer is one column (layers are sampled by their worst value when there are more layers than

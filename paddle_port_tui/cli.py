@@ -42,57 +42,84 @@ class UsageError(Exception):
 
 
 def _workspace_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workspace", "-w", default=".", metavar="DIR",
-                        help="the porter's repo holding paddle_port.toml (default: current folder)")
+    parser.add_argument(
+        "--workspace",
+        "-w",
+        default=".",
+        metavar="DIR",
+        help="the porter's repo holding paddle_port.toml (default: current folder)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paddle-port",
         description="Verify a PaddlePaddle port of a PyTorch model, checkpoint by checkpoint. "
-                    "Without a command, in a terminal: open the wizard on the current folder.")
+        "Without a command, in a terminal: open the wizard on the current folder.",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = commands.add_parser("run", help="generate missing scripts, run the checks, show diffs and a checklist",
-                              description="Run check steps in the configured interpreter; exit 0 only if all passed.")
+    run = commands.add_parser(
+        "run",
+        help="generate missing scripts, run the checks, show diffs and a checklist",
+        description="Run check steps in the configured interpreter; exit 0 only if all passed.",
+    )
     run.add_argument("steps", nargs="*", metavar="STEP", help=STEP_HELP)
     run.add_argument("--all", action="store_true", help="run every step (the default without STEP)")
     _workspace_arg(run)
     run.add_argument("--device", default="", help="cpu, gpu or gpu:N (default: [run] device of the config)")
     run.add_argument("--fresh", action="store_true", help="recompute the reference outputs even if cached")
-    run.add_argument("--json", action="store_true",
-                     help="print one JSON document on stdout; child output goes to the log files only")
+    run.add_argument(
+        "--json", action="store_true", help="print one JSON document on stdout; child output goes to the log files only"
+    )
 
-    generate = commands.add_parser("generate", help="write the check scripts into test_tipc/",
-                                   description="Write missing or outdated scripts; an edited one is kept "
-                                               "unless --force (then a backup is made).")
+    generate = commands.add_parser(
+        "generate",
+        help="write the check scripts into test_tipc/",
+        description="Write missing or outdated scripts; an edited one is kept unless --force (then a backup is made).",
+    )
     generate.add_argument("steps", nargs="*", metavar="STEP", help=STEP_HELP)
     generate.add_argument("--force", action="store_true", help="overwrite scripts you edited (a backup is kept)")
     _workspace_arg(generate)
 
     report = commands.add_parser("report", help="export the checklist as Markdown, HTML or JSON")
     report.add_argument("--format", "-f", choices=("md", "html", "json"), default="md")
-    report.add_argument("--output", "-o", default="", metavar="PATH",
-                        help="where to write it (default: result/report.<ext>; '-' for stdout)")
+    report.add_argument(
+        "--output",
+        "-o",
+        default="",
+        metavar="PATH",
+        help="where to write it (default: result/report.<ext>; '-' for stdout)",
+    )
     _workspace_arg(report)
 
     doctor = commands.add_parser("doctor", help="probe the check interpreter: torch, paddle, GPUs, reprod_log")
     doctor.add_argument("--json", action="store_true", help="print the probe as JSON")
     _workspace_arg(doctor)
 
-    demo = commands.add_parser("demo", help="write a demo port (resnet, text or sequence) into DIR and open it",
-                               description="Write the bundled demo workspace into DIR, then open the wizard "
-                                           "(or run every step with --headless).")
+    demo = commands.add_parser(
+        "demo",
+        help="write a demo port (resnet, text or sequence) into DIR and open it",
+        description="Write the bundled demo workspace into DIR, then open the wizard "
+        "(or run every step with --headless).",
+    )
     demo.add_argument("dir", metavar="DIR")
-    demo.add_argument("--model", choices=("resnet", "text", "sequence"), default="resnet",
-                      help="which demo: resnet (image classifier), text (attention, inputs input_ids and "
-                           "attention_mask), sequence (BiLSTM + GRU)")
+    demo.add_argument(
+        "--model",
+        choices=("resnet", "text", "sequence"),
+        default="resnet",
+        help="which demo: resnet (image classifier), text (attention, inputs input_ids and "
+        "attention_mask), sequence (BiLSTM + GRU)",
+    )
     demo.add_argument("--headless", action="store_true", help="run all steps without the wizard")
     demo.add_argument("--device", default="", help="cpu, gpu or gpu:N (with --headless)")
     demo.add_argument("--json", action="store_true", help="with --headless: print the JSON document of `run`")
 
-    init = commands.add_parser("init", help="write paddle_port.toml from the values given",
-                               description="Create paddle_port.toml (validated first; an existing one is backed up).")
+    init = commands.add_parser(
+        "init",
+        help="write paddle_port.toml from the values given",
+        description="Create paddle_port.toml (validated first; an existing one is backed up).",
+    )
     init.add_argument("--reference-model", required=True, metavar="MODULE:CALLABLE", help="the PyTorch model factory")
     init.add_argument("--paddle-model", required=True, metavar="MODULE:CALLABLE", help="the Paddle model factory")
     init.add_argument("--input-shape", default="", metavar="SHAPE", help="e.g. 1,3,224,224")
@@ -133,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # --- helpers shared by the commands --------------------------------------------------------------------
+
 
 def _open_workspace(directory: str) -> Workspace:
     """The workspace with a config that validates (ConfigError otherwise, naming file and key)."""
@@ -211,8 +239,12 @@ def run_steps(ws: Workspace, steps: list[Step], device: str, fresh: bool, as_jso
         from paddle_port_checks.atomic import dumps_strict
 
         documents = [step_document(ws, step, item) for step, item in zip(steps, finished, strict=True)]
-        print(dumps_strict({"workspace": str(ws.root), "device": device, "passed": code == EXIT_PASSED,
-                            "steps": documents}, indent=2))
+        print(
+            dumps_strict(
+                {"workspace": str(ws.root), "device": device, "passed": code == EXIT_PASSED, "steps": documents},
+                indent=2,
+            )
+        )
     else:
         from paddle_port_tui.tables import checklist_table
 
@@ -222,6 +254,7 @@ def run_steps(ws: Workspace, steps: list[Step], device: str, fresh: bool, as_jso
 
 
 # --- the commands -------------------------------------------------------------------------------------
+
 
 def cmd_run(args: argparse.Namespace) -> int:
     ws = _open_workspace(args.workspace)
@@ -327,5 +360,12 @@ def _open_wizard(ws: Workspace) -> int:
     return code if isinstance(code, int) else EXIT_PASSED
 
 
-COMMANDS = {"run": cmd_run, "generate": cmd_generate, "report": cmd_report, "doctor": cmd_doctor,
-            "demo": cmd_demo, "init": cmd_init, "tui": cmd_tui}
+COMMANDS = {
+    "run": cmd_run,
+    "generate": cmd_generate,
+    "report": cmd_report,
+    "doctor": cmd_doctor,
+    "demo": cmd_demo,
+    "init": cmd_init,
+    "tui": cmd_tui,
+}

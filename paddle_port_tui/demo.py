@@ -70,13 +70,19 @@ def demo_source(model: str = "resnet") -> Path:
 
     demo = demo_model(model)
     needed = (*demo.entries, demo.config)
-    candidates = [Path(paddle_port_tui.__file__).resolve().parents[1],
-                  Path(sys.prefix) / "share" / "paddle-port" / "demo"]
+    candidates = [
+        Path(paddle_port_tui.__file__).resolve().parents[1],
+        Path(sys.prefix) / "share" / "paddle-port" / "demo",
+    ]
     for candidate in candidates:
         if all((candidate / entry).exists() for entry in needed):
             return candidate
-    raise DemoError(f"the {model} demo's files (" + ", ".join(needed) + ") were not found in: "
-                    + ", ".join(str(c) for c in candidates))
+    raise DemoError(
+        f"the {model} demo's files ("
+        + ", ".join(needed)
+        + ") were not found in: "
+        + ", ".join(str(c) for c in candidates)
+    )
 
 
 def demo_files(source: Path, model: str = "resnet") -> dict[str, bytes]:
@@ -114,8 +120,11 @@ def write_demo(dest: Path, model: str = "resnet") -> Path:
     """Write the demo workspace into `dest` (created if needed) and return it; identical files are fine."""
     dest = Path(dest).expanduser().resolve()
     files = demo_files(demo_source(model), model)
-    conflicts = [name for name, content in files.items()
-                 if (dest / name).exists() and (not (dest / name).is_file() or (dest / name).read_bytes() != content)]
+    conflicts = [
+        name
+        for name, content in files.items()
+        if (dest / name).exists() and (not (dest / name).is_file() or (dest / name).read_bytes() != content)
+    ]
     if conflicts:
         shown = ", ".join(conflicts[:8]) + (f" and {len(conflicts) - 8} more" if len(conflicts) > 8 else "")
         raise DemoError(f"{dest} already holds different files, left untouched: {shown}")

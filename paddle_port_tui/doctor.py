@@ -73,8 +73,13 @@ def probe(python: str) -> dict[str, Any]:
     """Run the probe in `python`; `ok` is False with an `error` when it could not run at all."""
     report: dict[str, Any] = {"python": python, "ok": False, "error": None}
     try:
-        done = subprocess.run([python, "-c", PROBE_SCRIPT], capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=PROBE_TIMEOUT_S)
+        done = subprocess.run(
+            [python, "-c", PROBE_SCRIPT],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=PROBE_TIMEOUT_S,
+        )
     except (OSError, subprocess.SubprocessError) as error:
         report["error"] = f"cannot run {python}: {error}"
         return report
@@ -98,8 +103,10 @@ def devices(probe: dict[str, Any]) -> list[str]:
 
 def ready(probe: dict[str, Any]) -> bool:
     """Whether the checks can run there: both frameworks and the check library import."""
-    return bool(probe.get("ok") and all((probe.get(name) or {}).get("installed")
-                                        for name in ("torch", "paddle", "paddle_port_checks")))
+    return bool(
+        probe.get("ok")
+        and all((probe.get(name) or {}).get("installed") for name in ("torch", "paddle", "paddle_port_checks"))
+    )
 
 
 def doctor_rows(probe: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -109,21 +116,38 @@ def doctor_rows(probe: dict[str, Any]) -> list[tuple[str, str, str]]:
     torch, paddle = probe.get("torch") or {}, probe.get("paddle") or {}
     rows = [("interpreter", f"{probe.get('executable')} (Python {probe.get('python_version')})", "")]
     if torch.get("installed"):
-        rows.append(("torch", torch.get("version", ""),
-                     f"CUDA available: {torch.get('cuda_available')}, GPUs: {torch.get('gpu_count')}"
-                     + (f"; {torch['error']}" if torch.get("error") else "")))
+        rows.append(
+            (
+                "torch",
+                torch.get("version", ""),
+                f"CUDA available: {torch.get('cuda_available')}, GPUs: {torch.get('gpu_count')}"
+                + (f"; {torch['error']}" if torch.get("error") else ""),
+            )
+        )
     else:
         rows.append(("torch", "missing", torch.get("error") or "pip install torch"))
     if paddle.get("installed"):
-        rows.append(("paddle", paddle.get("version", ""),
-                     f"compiled with CUDA: {paddle.get('compiled_with_cuda')}, GPUs: {paddle.get('gpu_count')}"
-                     + (f"; {paddle['error']}" if paddle.get("error") else "")))
+        rows.append(
+            (
+                "paddle",
+                paddle.get("version", ""),
+                f"compiled with CUDA: {paddle.get('compiled_with_cuda')}, GPUs: {paddle.get('gpu_count')}"
+                + (f"; {paddle['error']}" if paddle.get("error") else ""),
+            )
+        )
     else:
         rows.append(("paddle", "missing", paddle.get("error") or "pip install paddlepaddle (or paddlepaddle-gpu)"))
-    for name, hint in (("reprod_log", "pip install reprod-log (optional: evidence is readable without it)"),
-                       ("paddle_port_checks", "pip install paddle-port into this interpreter")):
+    for name, hint in (
+        ("reprod_log", "pip install reprod-log (optional: evidence is readable without it)"),
+        ("paddle_port_checks", "pip install paddle-port into this interpreter"),
+    ):
         info = probe.get(name) or {}
-        rows.append((name, (info.get("version") or "present") if info.get("installed") else "missing",
-                     "" if info.get("installed") else hint))
+        rows.append(
+            (
+                name,
+                (info.get("version") or "present") if info.get("installed") else "missing",
+                "" if info.get("installed") else hint,
+            )
+        )
     rows.append(("devices", ", ".join(devices(probe)), ""))
     return rows

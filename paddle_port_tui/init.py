@@ -23,8 +23,14 @@ def parse_shape(text: str, path: Path | str) -> list[int]:
     return [int(part) for part in parts]
 
 
-def config_values(reference_model: str, paddle_model: str, input_shape: list[int] | None = None,
-                  data_list: str = "", device: str = "", python: str = "") -> dict[str, Any]:
+def config_values(
+    reference_model: str,
+    paddle_model: str,
+    input_shape: list[int] | None = None,
+    data_list: str = "",
+    device: str = "",
+    python: str = "",
+) -> dict[str, Any]:
     """The TOML tables for the values the porter named; everything else keeps the documented defaults."""
     values: dict[str, Any] = {"reference": {"model": reference_model}, "paddle": {"model": paddle_model}}
     if input_shape:

@@ -32,23 +32,28 @@ def build_report(ws: Workspace, state: State) -> dict[str, Any]:
         step, record, result = row.step, row.record, row.result
         if result is not None and result.environment:
             environment = result.environment
-        steps.append({
-            "number": step.number, "id": step.id, "title": step.title, "script": step.script,
-            "rule": step.pass_rule,
-            "status": row.status,
-            "decisive": row.decisive,
-            "started_at": record.started_at,
-            "finished_at": record.finished_at,
-            "duration_s": record.duration_s,
-            "device": record.device or (result.environment.get("device") if result else None),
-            "keys": [key.to_json() for key in sorted_keys(result)] if result else [],
-            "evidence": row.evidence,
-            "log": record.log_path,
-            "reference_reused": result.reference.reused if result and result.reference else None,
-            "warnings": list(result.warnings) if result else [],
-            "error": record.error or (result.error if result else None),
-            "first_divergence": to_json(result.first_divergence) if result else None,
-        })
+        steps.append(
+            {
+                "number": step.number,
+                "id": step.id,
+                "title": step.title,
+                "script": step.script,
+                "rule": step.pass_rule,
+                "status": row.status,
+                "decisive": row.decisive,
+                "started_at": record.started_at,
+                "finished_at": record.finished_at,
+                "duration_s": record.duration_s,
+                "device": record.device or (result.environment.get("device") if result else None),
+                "keys": [key.to_json() for key in sorted_keys(result)] if result else [],
+                "evidence": row.evidence,
+                "log": record.log_path,
+                "reference_reused": result.reference.reused if result and result.reference else None,
+                "warnings": list(result.warnings) if result else [],
+                "error": record.error or (result.error if result else None),
+                "first_divergence": to_json(result.first_divergence) if result else None,
+            }
+        )
     return {
         "schema": 1,
         "workspace": str(ws.root),
@@ -62,9 +67,11 @@ def build_report(ws: Workspace, state: State) -> dict[str, Any]:
 
 def _divergence_line(divergence: dict[str, Any]) -> str:
     """The divergent pair, its verdict and, for a difference born between layers, where."""
-    line = (f"paddle {divergence.get('paddle_layer')} ({divergence.get('paddle_type')}) vs reference "
-            f"{divergence.get('reference_layer')} ({divergence.get('reference_type')}), "
-            f"verdict {divergence.get('verdict')}")
+    line = (
+        f"paddle {divergence.get('paddle_layer')} ({divergence.get('paddle_type')}) vs reference "
+        f"{divergence.get('reference_layer')} ({divergence.get('reference_type')}), "
+        f"verdict {divergence.get('verdict')}"
+    )
     if divergence.get("problem"):
         line += f": {divergence['problem']}"
     if divergence.get("location"):
@@ -95,32 +102,46 @@ def to_markdown(report: dict[str, Any]) -> str:
     from paddle_port_tui.chart import divergent_index, text_chart
 
     verdict = "all steps passed" if report["passed"] else "not all steps passed"
-    lines = [f"# paddle-port report: {verdict}", "",
-             f"Workspace `{_md(report['workspace'])}`, device `{_md(report['device'])}`, "
-             f"generated {report['generated_at']}.", "",
-             "| # | step | status | decisive numbers | device | ran at (UTC) |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"# paddle-port report: {verdict}",
+        "",
+        f"Workspace `{_md(report['workspace'])}`, device `{_md(report['device'])}`, "
+        f"generated {report['generated_at']}.",
+        "",
+        "| # | step | status | decisive numbers | device | ran at (UTC) |",
+        "|---|---|---|---|---|---|",
+    ]
     for step in report["steps"]:
-        lines.append(f"| {step['number']} | {step['id']} | {GLYPHS.get(step['status'], '?')} {step['status']} | "
-                     f"{_md(step['decisive'])} | {_md(step['device'] or '')} | {step['started_at'] or ''} |")
+        lines.append(
+            f"| {step['number']} | {step['id']} | {GLYPHS.get(step['status'], '?')} {step['status']} | "
+            f"{_md(step['decisive'])} | {_md(step['device'] or '')} | {step['started_at'] or ''} |"
+        )
     if report["environment"]:
         lines += ["", "## Environment", "", "| | |", "|---|---|"]
         lines += [f"| {_md(name)} | {_md(value)} |" for name, value in _environment_lines(report["environment"])]
     for step in report["steps"]:
-        lines += ["", f"## {step['number']}. {step['id']}: {step['title']} ({step['status']})", "",
-                  f"Script `{step['script']}`; pass rule: {step['rule']}."]
+        lines += [
+            "",
+            f"## {step['number']}. {step['id']}: {step['title']} ({step['status']})",
+            "",
+            f"Script `{step['script']}`; pass rule: {step['rule']}.",
+        ]
         if step["started_at"]:
-            lines.append(f"Ran {step['started_at']} to {step['finished_at'] or '?'} "
-                         f"({_fmt(step['duration_s'])} s); reference outputs "
-                         f"{'reused' if step['reference_reused'] else 'computed'}.")
+            lines.append(
+                f"Ran {step['started_at']} to {step['finished_at'] or '?'} "
+                f"({_fmt(step['duration_s'])} s); reference outputs "
+                f"{'reused' if step['reference_reused'] else 'computed'}."
+            )
         if step["error"]:
             lines += ["", "**Error:**", ""] + [f"> {html.escape(line)}" for line in str(step["error"]).splitlines()]
         if step["keys"]:
             lines += ["", "| key | mean | max | min | threshold | verdict | problem |", "|---|---|---|---|---|---|---|"]
             for key in step["keys"]:
-                lines.append(f"| {_md(key.get('key', ''))} | {_fmt(key.get('mean'))} | {_fmt(key.get('max'))} | "
-                             f"{_fmt(key.get('min'))} | {_fmt(key.get('threshold'))} | "
-                             f"{'✓ passed' if key.get('passed') else '✗ failed'} | {_md(key.get('problem') or '')} |")
+                lines.append(
+                    f"| {_md(key.get('key', ''))} | {_fmt(key.get('mean'))} | {_fmt(key.get('max'))} | "
+                    f"{_fmt(key.get('min'))} | {_fmt(key.get('threshold'))} | "
+                    f"{'✓ passed' if key.get('passed') else '✗ failed'} | {_md(key.get('problem') or '')} |"
+                )
         lines += [f"- warning: {_md(warning)}" for warning in step["warnings"]]
         divergence = step["first_divergence"]
         if divergence:
@@ -159,40 +180,55 @@ def to_html(report: dict[str, Any]) -> str:
     from paddle_port_tui.chart import divergent_index, svg_chart
 
     verdict = "all steps passed" if report["passed"] else "not all steps passed"
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           f"<title>paddle-port report: {verdict}</title>", f"<style>{_CSS}</style></head><body>",
-           f"<h1>paddle-port report: {verdict}</h1>",
-           f"<p>Workspace <code>{_h(report['workspace'])}</code>, device <code>{_h(report['device'])}</code>, "
-           f"generated {_h(report['generated_at'])}.</p>",
-           "<table><tr><th>#</th><th>step</th><th>status</th><th>decisive numbers</th><th>device</th>"
-           "<th>ran at (UTC)</th></tr>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>paddle-port report: {verdict}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>paddle-port report: {verdict}</h1>",
+        f"<p>Workspace <code>{_h(report['workspace'])}</code>, device <code>{_h(report['device'])}</code>, "
+        f"generated {_h(report['generated_at'])}.</p>",
+        "<table><tr><th>#</th><th>step</th><th>status</th><th>decisive numbers</th><th>device</th>"
+        "<th>ran at (UTC)</th></tr>",
+    ]
     for step in report["steps"]:
-        out.append(f"<tr><td>{step['number']}</td><td>{_h(step['id'])}</td><td>{_status_html(step['status'])}</td>"
-                   f"<td>{_h(step['decisive'])}</td><td>{_h(step['device'])}</td><td>{_h(step['started_at'])}</td></tr>")
+        out.append(
+            f"<tr><td>{step['number']}</td><td>{_h(step['id'])}</td><td>{_status_html(step['status'])}</td>"
+            f"<td>{_h(step['decisive'])}</td><td>{_h(step['device'])}</td><td>{_h(step['started_at'])}</td></tr>"
+        )
     out.append("</table>")
     if report["environment"]:
         out.append("<h2>Environment</h2><table>")
-        out += [f"<tr><th>{_h(name)}</th><td>{_h(value)}</td></tr>"
-                for name, value in _environment_lines(report["environment"])]
+        out += [
+            f"<tr><th>{_h(name)}</th><td>{_h(value)}</td></tr>"
+            for name, value in _environment_lines(report["environment"])
+        ]
         out.append("</table>")
     for step in report["steps"]:
         out.append(f"<h2>{step['number']}. {_h(step['id'])}: {_h(step['title'])} {_status_html(step['status'])}</h2>")
         out.append(f"<p>Script <code>{_h(step['script'])}</code>; pass rule: {_h(step['rule'])}.")
         if step["started_at"]:
-            out.append(f" Ran {_h(step['started_at'])} to {_h(step['finished_at'])} ({_h(_fmt(step['duration_s']))} s);"
-                       f" reference outputs {'reused' if step['reference_reused'] else 'computed'}.")
+            out.append(
+                f" Ran {_h(step['started_at'])} to {_h(step['finished_at'])} ({_h(_fmt(step['duration_s']))} s);"
+                f" reference outputs {'reused' if step['reference_reused'] else 'computed'}."
+            )
         out.append("</p>")
         if step["error"]:
-            out.append(f"<p class=\"error\">Error:</p><pre>{_h(step['error'])}</pre>")
+            out.append(f'<p class="error">Error:</p><pre>{_h(step["error"])}</pre>')
         if step["keys"]:
-            out.append("<table><tr><th>key</th><th>mean</th><th>max</th><th>min</th><th>threshold</th>"
-                       "<th>verdict</th><th>problem</th></tr>")
+            out.append(
+                "<table><tr><th>key</th><th>mean</th><th>max</th><th>min</th><th>threshold</th>"
+                "<th>verdict</th><th>problem</th></tr>"
+            )
             for key in step["keys"]:
-                cells = "".join(f'<td class="num">{_h(_fmt(key.get(name)))}</td>'
-                                for name in ("mean", "max", "min", "threshold"))
-                out.append(f"<tr><td>{_h(key.get('key'))}</td>{cells}"
-                           f"<td>{_status_html('passed' if key.get('passed') else 'failed')}</td>"
-                           f"<td>{_h(key.get('problem') or '')}</td></tr>")
+                cells = "".join(
+                    f'<td class="num">{_h(_fmt(key.get(name)))}</td>' for name in ("mean", "max", "min", "threshold")
+                )
+                out.append(
+                    f"<tr><td>{_h(key.get('key'))}</td>{cells}"
+                    f"<td>{_status_html('passed' if key.get('passed') else 'failed')}</td>"
+                    f"<td>{_h(key.get('problem') or '')}</td></tr>"
+                )
             out.append("</table>")
         out += [f'<p class="warning">warning: {_h(warning)}</p>' for warning in step["warnings"]]
         divergence = step["first_divergence"]

@@ -108,8 +108,9 @@ class Printer(FlowListener):
 
     def step_started(self, step: Step) -> None:
         self.started.add(step.id)
-        self.screen.heading(f"step {step.number}: {step.id} ({step.title}) on {self.device}",
-                            self.notes.get(step.id, ""))
+        self.screen.heading(
+            f"step {step.number}: {step.id} ({step.title}) on {self.device}", self.notes.get(step.id, "")
+        )
 
     def step_finished(self, step: Step, finished: Finished) -> None:
         if step.id not in self.started:  # a step that never began (no script): its heading first
@@ -130,5 +131,3 @@ def show_step(ws: Workspace, step: Step, finished: Finished, console: Any) -> No
     if layers is not None:
         console.print(layers)
     console.print(f"full log: {ws.relative(ws.log_path(step))}", markup=False, style="dim")
-
-

@@ -128,8 +128,7 @@ def display_status(ws: Workspace, state: State, step_id: str) -> str:
     if step_state is None:
         return "pending"
     if step_state.status in COMPLETED and (
-        step_state.script_hash != file_hash(ws.script_path(step_id))
-        or step_state.config_hash != ws.config_hash()
+        step_state.script_hash != file_hash(ws.script_path(step_id)) or step_state.config_hash != ws.config_hash()
     ):
         return "stale"
     return step_state.status

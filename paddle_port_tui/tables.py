@@ -83,9 +83,15 @@ def checklist_table(ws: Workspace, state: State) -> Table:
     table.add_column("time", justify="right")
     for row in checklist(ws, state):
         duration = row.record.duration_s
-        table.add_row(str(row.step.number), row.step.id, verdict(row.status), Text(row.decisive),
-                      Text(row.ran_at), Text(row.record.device or ""),
-                      f"{duration:.1f}s" if isinstance(duration, (int, float)) else "")
+        table.add_row(
+            str(row.step.number),
+            row.step.id,
+            verdict(row.status),
+            Text(row.decisive),
+            Text(row.ran_at),
+            Text(row.record.device or ""),
+            f"{duration:.1f}s" if isinstance(duration, (int, float)) else "",
+        )
     return table
 
 
@@ -101,13 +107,26 @@ def divergence_table(result: StepResult | None, around: int = 3) -> Table | None
     positions = [i for i, layer in enumerate(layers) if layer.get("index") == marked]
     centre = positions[0] if positions else 0
     table = Table(title="layers around the first divergence", title_justify="left")
-    for name, justify in (("", "left"), ("#", "right"), ("reference layer", "left"), ("paddle layer", "left"),
-                          ("type", "left"), ("mean", "right"), ("rel", "right")):
+    for name, justify in (
+        ("", "left"),
+        ("#", "right"),
+        ("reference layer", "left"),
+        ("paddle layer", "left"),
+        ("type", "left"),
+        ("mean", "right"),
+        ("rel", "right"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for layer in layers[max(centre - around, 0): centre + around + 1]:
+    for layer in layers[max(centre - around, 0) : centre + around + 1]:
         is_marked = marked is not None and layer.get("index") == marked
-        table.add_row(Text("→" if is_marked else " ", style="bold red"), str(layer.get("index", "")),
-                      Text(str(layer.get("reference", ""))), Text(str(layer.get("paddle", ""))),
-                      Text(str(layer.get("type", ""))), number(layer.get("mean")), number(layer.get("rel")),
-                      style="bold" if is_marked else None)
+        table.add_row(
+            Text("→" if is_marked else " ", style="bold red"),
+            str(layer.get("index", "")),
+            Text(str(layer.get("reference", ""))),
+            Text(str(layer.get("paddle", ""))),
+            Text(str(layer.get("type", ""))),
+            number(layer.get("mean")),
+            number(layer.get("rel")),
+            style="bold" if is_marked else None,
+        )
     return table

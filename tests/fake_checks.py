@@ -134,8 +134,9 @@ def write_fake_script(ws: Workspace, step_id: str, check: FakeCheck | str = "pas
     return path
 
 
-def write_fake_workspace(root: Path, checks: Mapping[str, FakeCheck | str] | None = None,
-                         default: FakeCheck | str = "pass") -> Workspace:
+def write_fake_workspace(
+    root: Path, checks: Mapping[str, FakeCheck | str] | None = None, default: FakeCheck | str = "pass"
+) -> Workspace:
     """A workspace with a valid config and a fake script for every step (`default` unless named)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "paddle_port.toml").write_text(FAKE_CONFIG, encoding="utf-8")

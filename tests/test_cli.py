@@ -44,15 +44,18 @@ def test_run_failing_step_exits_1_with_failing_rows_first(tmp_path, capsys):
     ws = write_fake_workspace(tmp_path, {"data": "fail"})
     code, out, _ = run_cli(capsys, "run", "forward", "data", "--workspace", str(ws.root))
     assert code == 1
-    data_table = out[out.index("data: failed"):]
+    data_table = out[out.index("data: failed") :]
     assert data_table.index("features") < data_table.index("logits")  # failing key before the passing one
     assert "✗ failed" in data_table
 
 
-@pytest.mark.parametrize("behaviour, shown, times", [
-    ("crash", "RuntimeError: the fake model exploded", 2),  # streamed live, then the traceback tail again
-    ("error", "metric: fake setup error: the model factory is missing", 1),  # the result's error, not streamed
-])
+@pytest.mark.parametrize(
+    "behaviour, shown, times",
+    [
+        ("crash", "RuntimeError: the fake model exploded", 2),  # streamed live, then the traceback tail again
+        ("error", "metric: fake setup error: the model factory is missing", 1),  # the result's error, not streamed
+    ],
+)
 def test_run_error_exits_2_and_shows_the_error_text(tmp_path, capsys, behaviour, shown, times):
     ws = write_fake_workspace(tmp_path, {"metric": behaviour})
     code, out, _ = run_cli(capsys, "run", "3", "--workspace", str(ws.root))
@@ -70,8 +73,19 @@ def test_run_json_prints_one_document_with_every_field(tmp_path, capsys):
     assert document["workspace"] == str(ws.root) and document["device"] == "cpu" and document["passed"] is False
     assert [step["id"] for step in document["steps"]] == ["forward", "data", "metric"]
     assert [step["status"] for step in document["steps"]] == ["passed", "failed", "error"]
-    expected = {"id", "status", "keys", "evidence", "log", "diff_log", "duration_s", "reference_reused",
-                "warnings", "error", "first_divergence"}
+    expected = {
+        "id",
+        "status",
+        "keys",
+        "evidence",
+        "log",
+        "diff_log",
+        "duration_s",
+        "reference_reused",
+        "warnings",
+        "error",
+        "first_divergence",
+    }
     for step in document["steps"]:
         assert expected <= set(step)
         assert "fake check" in Path(step["log"]).read_text()  # child output went to the full log only
@@ -91,8 +105,12 @@ def test_run_device_flag_reaches_the_script(tmp_path, capsys):
 def test_bad_config_names_file_and_key_exits_2_without_traceback(tmp_path):
     ws = write_fake_workspace(tmp_path)
     ws.config_path.write_text('[reference]\nmodel = "no_colon_here"\n[paddle]\nmodel = "m:f"\n')
-    done = subprocess.run([sys.executable, "-m", "paddle_port_tui", "run", "--workspace", str(ws.root)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "paddle_port_tui", "run", "--workspace", str(ws.root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr + done.stdout
     lines = done.stderr.strip().splitlines()
@@ -121,22 +139,55 @@ def test_generate_writes_missing_keeps_edited_and_forces_with_backup(tmp_path, c
 
 
 def test_init_writes_a_valid_config_and_names_bad_keys(tmp_path, capsys):
-    code, out, _ = run_cli(capsys, "init", "--workspace", str(tmp_path), "--reference-model", "a.b:ref",
-                           "--paddle-model", "a.c:pd", "--input-shape", "2x3x32x32", "--device", "gpu:0")
+    code, out, _ = run_cli(
+        capsys,
+        "init",
+        "--workspace",
+        str(tmp_path),
+        "--reference-model",
+        "a.b:ref",
+        "--paddle-model",
+        "a.c:pd",
+        "--input-shape",
+        "2x3x32x32",
+        "--device",
+        "gpu:0",
+    )
     assert code == 0
     from paddle_port_checks.config import load_config
 
     config = load_config(tmp_path)
     assert config.inputs[0].shape == (2, 3, 32, 32) and config.device == "gpu:0" and config.paddle.model == "a.c:pd"
-    code, _, err = run_cli(capsys, "init", "--workspace", str(tmp_path), "--reference-model", "a.b:ref",
-                           "--paddle-model", "a.c:pd", "--device", "tpu")
+    code, _, err = run_cli(
+        capsys,
+        "init",
+        "--workspace",
+        str(tmp_path),
+        "--reference-model",
+        "a.b:ref",
+        "--paddle-model",
+        "a.c:pd",
+        "--device",
+        "tpu",
+    )
     assert code == 2 and "run.device" in err and "paddle_port.toml" in err
     assert load_config(tmp_path).device == "gpu:0"  # the refused config was not written
-    code, _, err = run_cli(capsys, "init", "--workspace", str(tmp_path), "--reference-model", "a.b:ref",
-                           "--paddle-model", "a.c:pd", "--input-shape", "1,three")
+    code, _, err = run_cli(
+        capsys,
+        "init",
+        "--workspace",
+        str(tmp_path),
+        "--reference-model",
+        "a.b:ref",
+        "--paddle-model",
+        "a.c:pd",
+        "--input-shape",
+        "1,three",
+    )
     assert code == 2 and "input.shape" in err
-    code, _, _ = run_cli(capsys, "init", "--workspace", str(tmp_path), "--reference-model", "a.b:ref2",
-                         "--paddle-model", "a.c:pd")
+    code, _, _ = run_cli(
+        capsys, "init", "--workspace", str(tmp_path), "--reference-model", "a.b:ref2", "--paddle-model", "a.c:pd"
+    )
     assert code == 0 and load_config(tmp_path).reference.model == "a.b:ref2"
     (backup,) = tmp_path.glob("paddle_port.toml.bak-*")  # the previous config, kept
     assert load_config(backup).device == "gpu:0"
@@ -144,11 +195,18 @@ def test_init_writes_a_valid_config_and_names_bad_keys(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["report", "--help"], ["demo", "--help"]])
 def test_help_imports_no_ui_and_no_framework(argv):
-    probe = "\n".join([
-        "import sys", "from paddle_port_tui.cli import main", "try:", f"    main({argv!r})", "except SystemExit:",
-        "    pass",
-        "heavy = [m for m in ('textual', 'torch', 'paddle', 'rich.console', 'jinja2') if m in sys.modules]",
-        "print('HEAVY', heavy, file=sys.stderr)"])
+    probe = "\n".join(
+        [
+            "import sys",
+            "from paddle_port_tui.cli import main",
+            "try:",
+            f"    main({argv!r})",
+            "except SystemExit:",
+            "    pass",
+            "heavy = [m for m in ('textual', 'torch', 'paddle', 'rich.console', 'jinja2') if m in sys.modules]",
+            "print('HEAVY', heavy, file=sys.stderr)",
+        ]
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "usage: paddle-port" in done.stdout

@@ -12,8 +12,22 @@ from paddle_port_checks.compare import KeyDiff, all_passed, compare, near_zero_w
 
 # The fields of one "keys" entry of result/<step>.json, as fixed in docs/ARCHITECTURE.md.
 ARCHITECTURE_KEY_FIELDS = {
-    "key", "mean", "max", "min", "threshold", "method", "passed", "shape_ref", "shape_paddle", "max_rel",
-    "cosine", "within_tol", "worst_index", "min_passing_threshold", "problem", "values",
+    "key",
+    "mean",
+    "max",
+    "min",
+    "threshold",
+    "method",
+    "passed",
+    "shape_ref",
+    "shape_paddle",
+    "max_rel",
+    "cosine",
+    "within_tol",
+    "worst_index",
+    "min_passing_threshold",
+    "problem",
+    "values",
 }
 
 

@@ -43,8 +43,12 @@ def test_write_demo_refuses_to_overwrite_different_files(tmp_path):
 def test_demo_headless_json_passes_all_five_steps_with_their_evidence(tmp_path):
     """Issue 2's "done": `paddle-port demo DIR --headless --json` on CPU, real frameworks, real subprocesses."""
     root = tmp_path / "demo"
-    done = subprocess.run([sys.executable, "-m", "paddle_port_tui", "demo", str(root), "--headless", "--json"],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "paddle_port_tui", "demo", str(root), "--headless", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     document = json.loads(done.stdout)
     assert done.returncode == 0 and document["passed"], [step["error"] for step in document["steps"]]
     assert [step["id"] for step in document["steps"]] == [step.id for step in STEPS]
@@ -53,9 +57,32 @@ def test_demo_headless_json_passes_all_five_steps_with_their_evidence(tmp_path):
     for step in document["steps"]:
         assert step["reference_reused"] is False
         assert {Path(path).name for path in step["evidence"]} == {
-            f"{step['id']}_ref.npy", f"{step['id']}_paddle.npy", f"{step['id']}_diff.log"
+            f"{step['id']}_ref.npy",
+            f"{step['id']}_paddle.npy",
+            f"{step['id']}_diff.log",
         }
         for path in [*step["evidence"], step["log"], step["result"]]:
             assert Path(path).is_file(), path
     forward = document["steps"][0]
     assert forward["keys"][0]["key"] == "logits" and forward["keys"][0]["mean"] <= 1e-5
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("model", ["text", "sequence"])
+def test_the_text_and_sequence_demos_pass_every_step_headless(tmp_path, model):
+    """Issue 8's "done": the demos of other model families pass every step, in one worker, with only their
+    model factories and (text) the [inputs] table written."""
+    root = tmp_path / model
+    done = subprocess.run(
+        [sys.executable, "-m", "paddle_port_tui", "demo", str(root), "--model", model, "--headless", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    document = json.loads(done.stdout)
+    assert done.returncode == 0 and document["passed"], [step["error"] for step in document["steps"]]
+    assert all(step["status"] == "passed" for step in document["steps"])
+    keys = {step["id"]: [key["key"] for key in step["keys"]] for step in document["steps"]}
+    assert keys["forward"] == ["logits"]
+    if model == "text":  # a batch of named inputs is compared input by input
+        assert {"dataloader_0/input_ids", "dataloader_0/attention_mask"} <= set(keys["data"])

@@ -47,7 +47,7 @@ def test_probe_of_a_missing_interpreter_does_not_raise(tmp_path):
 def test_doctor_command_uses_the_configured_python(tmp_path, capsys):
     ws = write_fake_workspace(tmp_path)
     missing = tmp_path / "nowhere" / "python"
-    ws.config_path.write_text(ws.config_path.read_text().replace('[run]\n', f'[run]\npython = "{missing}"\n'))
+    ws.config_path.write_text(ws.config_path.read_text().replace("[run]\n", f'[run]\npython = "{missing}"\n'))
     assert main(["doctor", "--json", "--workspace", os.fspath(ws.root)]) == 1
     found = json.loads(capsys.readouterr().out)
     assert found["python"] == str(missing) and not found["ok"]

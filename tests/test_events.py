@@ -27,8 +27,13 @@ print("child done", flush=True)
 # What the child emits, as the app reads it back: NaN and Inf are null in strict JSON.
 EMITTED = [
     Event("start", "forward", device="cpu"),
-    Event("key", "forward", diff=KeyDiff(key="logits", mean=None, max=None, min=0.0, threshold=1e-5,
-                                         method="mean", passed=False, shape_ref=(1, 10))),
+    Event(
+        "key",
+        "forward",
+        diff=KeyDiff(
+            key="logits", mean=None, max=None, min=0.0, threshold=1e-5, method="mean", passed=False, shape_ref=(1, 10)
+        ),
+    ),
     Event("result", "forward", status="failed", path="result/forward.json"),
 ]
 
@@ -116,4 +121,3 @@ def test_in_process_stream_is_opened_once_and_flushed_per_line(monkeypatch):
         events.emit(Event("stage", "forward"))  # no variable: a no-op, the old stream is left alone
         os.close(write_fd)
         os.close(read_fd)
-

@@ -118,8 +118,14 @@ def test_diff_log_method_override_shows_chosen_statistics():
 
 def test_write_result_is_strict_json(tmp_path):
     diffs = compare({"x": np.array([1.0, np.inf])}, {"x": np.array([1.0, 2.0])}, 1e-5)
-    result = {"schema": 1, "step": "forward", "status": "failed", "keys": [d.to_json() for d in diffs],
-              "duration_s": np.float64(0.5), "warnings": []}
+    result = {
+        "schema": 1,
+        "step": "forward",
+        "status": "failed",
+        "keys": [d.to_json() for d in diffs],
+        "duration_s": np.float64(0.5),
+        "warnings": [],
+    }
     path = write_result(tmp_path / "result", "forward", result)
     assert path == tmp_path / "result" / "forward.json"
 

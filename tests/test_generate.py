@@ -40,7 +40,7 @@ def test_an_edited_script_is_kept_unless_forced_then_backed_up(tmp_path):
     ws, state = Workspace(tmp_path), State()
     write(ws, state, "data")
     script = ws.script_path("data")
-    porters = script.read_text().replace('if __name__ == "__main__":', "# my tweak\nif __name__ == \"__main__\":")
+    porters = script.read_text().replace('if __name__ == "__main__":', '# my tweak\nif __name__ == "__main__":')
     script.write_text(porters)
 
     kept = write(ws, state, "data")

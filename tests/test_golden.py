@@ -27,8 +27,12 @@ print("torch" in sys.modules, "paddle" in sys.modules)
 def test_the_reuse_decision_imports_neither_framework(tmp_path: Path) -> None:
     """Reusing the reference is only fast if deciding to reuse it costs no torch import (seconds)."""
     workspace = copy_demo(tmp_path)
-    done = subprocess.run([sys.executable, "-c", FINGERPRINT_WITHOUT_FRAMEWORKS, str(workspace)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", FINGERPRINT_WITHOUT_FRAMEWORKS, str(workspace)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     key, imported = done.stdout.splitlines()
     assert len(key) == 64 and imported == "False False"

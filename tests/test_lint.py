@@ -14,46 +14,78 @@ from paddle_port_checks.lint_registry import Setting, lint_rule
 tnn, pnn = torch.nn, paddle.nn
 
 
-@pytest.mark.parametrize(("torch_layer", "paddle_layer", "attribute", "torch_value", "paddle_value"), [
-    (tnn.AvgPool2d(3, 2, 1), pnn.AvgPool2D(3, 2, 1), "count_include_pad", True, False),
-    (tnn.MaxPool2d(3, 2, 1), pnn.MaxPool2D(3, 2, 1, ceil_mode=True), "ceil_mode", False, True),
-    (tnn.MaxPool2d(3, 2), pnn.MaxPool2D(3), "stride", (2, 2), (3, 3)),
-    (tnn.Dropout(0.3), pnn.Dropout(0.3, mode="downscale_in_infer"), "mode", "upscale_in_train",
-     "downscale_in_infer"),
-    (tnn.Dropout(0.3), pnn.Dropout(0.5), "p", 0.3, 0.5),
-    (tnn.Upsample(scale_factor=2, mode="bilinear"), pnn.Upsample(scale_factor=2, mode="bilinear",
-                                                                 align_corners=True), "align_corners", False, True),
-    (tnn.Upsample(scale_factor=2, mode="bilinear"), pnn.Upsample(scale_factor=2, mode="bilinear", align_mode=1),
-     "align_mode", 0, 1),
-    (tnn.UpsamplingBilinear2d(scale_factor=2), pnn.Upsample(scale_factor=2, mode="bilinear"), "align_corners",
-     True, False),
-    (tnn.GELU(approximate="tanh"), pnn.GELU(), "approximate", True, False),
-    (tnn.LayerNorm(4, eps=1e-6), pnn.LayerNorm(4), "epsilon", 1e-6, 1e-5),
-    (tnn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"), pnn.Conv2D(3, 4, 3, padding=1), "padding_mode",
-     "reflect", "zeros"),
-    (tnn.Conv2d(3, 4, 3, padding=1), pnn.Conv2D(3, 4, 3, padding=1, bias_attr=False), "bias", True, False),
-    (tnn.BatchNorm2d(4), pnn.BatchNorm2D(4, epsilon=1e-3), "epsilon", 1e-5, 1e-3),
-    (tnn.LeakyReLU(0.2), pnn.LeakyReLU(), "negative_slope", 0.2, 0.01),
-])
+@pytest.mark.parametrize(
+    ("torch_layer", "paddle_layer", "attribute", "torch_value", "paddle_value"),
+    [
+        (tnn.AvgPool2d(3, 2, 1), pnn.AvgPool2D(3, 2, 1), "count_include_pad", True, False),
+        (tnn.MaxPool2d(3, 2, 1), pnn.MaxPool2D(3, 2, 1, ceil_mode=True), "ceil_mode", False, True),
+        (tnn.MaxPool2d(3, 2), pnn.MaxPool2D(3), "stride", (2, 2), (3, 3)),
+        (
+            tnn.Dropout(0.3),
+            pnn.Dropout(0.3, mode="downscale_in_infer"),
+            "mode",
+            "upscale_in_train",
+            "downscale_in_infer",
+        ),
+        (tnn.Dropout(0.3), pnn.Dropout(0.5), "p", 0.3, 0.5),
+        (
+            tnn.Upsample(scale_factor=2, mode="bilinear"),
+            pnn.Upsample(scale_factor=2, mode="bilinear", align_corners=True),
+            "align_corners",
+            False,
+            True,
+        ),
+        (
+            tnn.Upsample(scale_factor=2, mode="bilinear"),
+            pnn.Upsample(scale_factor=2, mode="bilinear", align_mode=1),
+            "align_mode",
+            0,
+            1,
+        ),
+        (
+            tnn.UpsamplingBilinear2d(scale_factor=2),
+            pnn.Upsample(scale_factor=2, mode="bilinear"),
+            "align_corners",
+            True,
+            False,
+        ),
+        (tnn.GELU(approximate="tanh"), pnn.GELU(), "approximate", True, False),
+        (tnn.LayerNorm(4, eps=1e-6), pnn.LayerNorm(4), "epsilon", 1e-6, 1e-5),
+        (
+            tnn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"),
+            pnn.Conv2D(3, 4, 3, padding=1),
+            "padding_mode",
+            "reflect",
+            "zeros",
+        ),
+        (tnn.Conv2d(3, 4, 3, padding=1), pnn.Conv2D(3, 4, 3, padding=1, bias_attr=False), "bias", True, False),
+        (tnn.BatchNorm2d(4), pnn.BatchNorm2D(4, epsilon=1e-3), "epsilon", 1e-5, 1e-3),
+        (tnn.LeakyReLU(0.2), pnn.LeakyReLU(), "negative_slope", 0.2, 0.01),
+    ],
+)
 def test_each_known_mismatch_is_reported(torch_layer, paddle_layer, attribute, torch_value, paddle_value) -> None:
     findings = lint(torch_layer, paddle_layer)
-    assert [(f.attribute, f.torch_value, f.paddle_value) for f in findings] == [
-        (attribute, torch_value, paddle_value)]
+    assert [(f.attribute, f.torch_value, f.paddle_value) for f in findings] == [(attribute, torch_value, paddle_value)]
     assert findings[0].why and findings[0].visible_in_eval
 
 
-@pytest.mark.parametrize(("torch_layer", "paddle_layer"), [
-    (tnn.AvgPool2d(3, 2, 1, count_include_pad=False), pnn.AvgPool2D(3, 2, 1)),
-    (tnn.MaxPool2d(2), pnn.MaxPool2D(2)),
-    (tnn.BatchNorm2d(4, momentum=0.1), pnn.BatchNorm2D(4, momentum=0.9)),
-    (tnn.UpsamplingBilinear2d(scale_factor=2), pnn.UpsamplingBilinear2D(scale_factor=2)),
-    (tnn.Upsample(size=(4, 4)), pnn.Upsample(size=4)),
-    (tnn.GELU(), pnn.GELU()),
-    (tnn.Flatten(), pnn.Flatten()),
-    (tnn.AdaptiveAvgPool2d((1, 1)), pnn.AdaptiveAvgPool2D(1)),
-    (tnn.Conv2d(3, 4, 3, stride=2, padding=1, bias=False), pnn.Conv2D(3, 4, 3, stride=2, padding=1,
-                                                                      bias_attr=False)),
-])
+@pytest.mark.parametrize(
+    ("torch_layer", "paddle_layer"),
+    [
+        (tnn.AvgPool2d(3, 2, 1, count_include_pad=False), pnn.AvgPool2D(3, 2, 1)),
+        (tnn.MaxPool2d(2), pnn.MaxPool2D(2)),
+        (tnn.BatchNorm2d(4, momentum=0.1), pnn.BatchNorm2D(4, momentum=0.9)),
+        (tnn.UpsamplingBilinear2d(scale_factor=2), pnn.UpsamplingBilinear2D(scale_factor=2)),
+        (tnn.Upsample(size=(4, 4)), pnn.Upsample(size=4)),
+        (tnn.GELU(), pnn.GELU()),
+        (tnn.Flatten(), pnn.Flatten()),
+        (tnn.AdaptiveAvgPool2d((1, 1)), pnn.AdaptiveAvgPool2D(1)),
+        (
+            tnn.Conv2d(3, 4, 3, stride=2, padding=1, bias=False),
+            pnn.Conv2D(3, 4, 3, stride=2, padding=1, bias_attr=False),
+        ),
+    ],
+)
 def test_equivalent_settings_are_not_flagged(torch_layer, paddle_layer) -> None:
     assert lint(torch_layer, paddle_layer) == []
 
@@ -68,11 +100,18 @@ def test_whole_models_are_paired_by_kind_across_different_names_and_nesting() ->
     torch_model, paddle_model = disjoint_names_convnet(bn_epsilon=1e-3, maxpool_ceil_mode=True)
     pairs = pair_by_definition(torch_model, paddle_model)
     assert [(p.torch_name, p.paddle_name) for p in pairs][:4] == [
-        ("0", "stem.conv"), ("1", "stem.norm"), ("2", "stem.act"), ("3", "stem.pool")]
+        ("0", "stem.conv"),
+        ("1", "stem.norm"),
+        ("2", "stem.act"),
+        ("3", "stem.pool"),
+    ]
     assert all(layer_kind(p.torch_module) == layer_kind(p.paddle_layer) for p in pairs)
     findings = lint(torch_model, paddle_model)
     assert [(f.torch_layer, f.paddle_layer, f.attribute) for f in findings] == [
-        ("1", "stem.norm", "epsilon"), ("3", "stem.pool", "ceil_mode"), ("5", "body.norm", "epsilon")]
+        ("1", "stem.norm", "epsilon"),
+        ("3", "stem.pool", "ceil_mode"),
+        ("5", "body.norm", "epsilon"),
+    ]
     assert findings[0].to_json()["paddle_value"] == 1e-3
 
 

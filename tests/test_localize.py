@@ -42,8 +42,18 @@ def test_faithful_twin_has_no_divergence_and_no_findings(build) -> None:
     assert result.lint == [] and result.warnings == []
     # every leaf call of the torch net is paired, the parameter-free ones included
     assert [layer.torch_type for layer in result.layers] == [
-        "Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Conv2d", "BatchNorm2d", "ReLU",
-        "AdaptiveAvgPool2d", "Flatten", "Dropout", "Linear"]
+        "Conv2d",
+        "BatchNorm2d",
+        "ReLU",
+        "MaxPool2d",
+        "Conv2d",
+        "BatchNorm2d",
+        "ReLU",
+        "AdaptiveAvgPool2d",
+        "Flatten",
+        "Dropout",
+        "Linear",
+    ]
     assert all(layer.diff.rel < 1e-5 for layer in result.layers)
     assert result.output.passed
     assert result.to_json()["first_divergence"] is None
@@ -55,8 +65,7 @@ def test_maxpool_ceil_mode_twin_names_the_pool_as_the_faulty_layer() -> None:
     assert (first.torch_name, first.paddle_name, first.paddle_type) == ("3", "stem.pool", "MaxPool2D")
     assert first.diff.problem == "shape mismatch: reference (2, 8, 5, 5) vs paddle (2, 8, 6, 6)"
     assert result.verdict == "layer"
-    assert [(f.attribute, f.torch_value, f.paddle_value) for f in result.first_findings] == [
-        ("ceil_mode", False, True)]
+    assert [(f.attribute, f.torch_value, f.paddle_value) for f in result.first_findings] == [("ceil_mode", False, True)]
 
 
 def test_dropout_downscale_in_infer_is_named_and_the_next_layer_is_only_upstream() -> None:
@@ -74,7 +83,11 @@ def test_bn_epsilon_twin_names_the_first_batchnorm() -> None:
     assert result.verdict == "layer"
     finding = result.first_findings[0]
     assert (finding.attribute, finding.torch_value, finding.paddle_value, finding.visible_in_eval) == (
-        "epsilon", 1e-5, 1e-3, True)
+        "epsilon",
+        1e-5,
+        1e-3,
+        True,
+    )
     assert len(result.lint) == 2  # both BatchNorms are linted, the second one attached to nothing
 
 
@@ -108,7 +121,9 @@ def test_bn_momentum_mismatch_is_found_although_the_forward_matches() -> None:
     result = localized((torch_model, paddle_model))
     assert result.first is None
     assert [(f.paddle_layer, f.attribute, f.expected_paddle_value, f.visible_in_eval) for f in result.lint] == [
-        ("1", "momentum", 0.9, False), ("5", "momentum", 0.9, False)]
+        ("1", "momentum", 0.9, False),
+        ("5", "momentum", 0.9, False),
+    ]
 
 
 def test_near_zero_reference_output_warns_that_the_check_proves_nothing() -> None:
@@ -136,9 +151,20 @@ def test_json_object_has_the_contract_keys_and_is_serialisable() -> None:
     result = localized(disjoint_names_convnet(maxpool_ceil_mode=True))
     data = json.loads(json.dumps(result.to_json()))
     first = data["first_divergence"]
-    assert set(first) >= {"reference_layer", "paddle_layer", "reference_type", "paddle_type",
-                          "reference_shape", "paddle_shape", "mean", "max", "rel", "verdict", "isolated",
-                          "lint"}
+    assert set(first) >= {
+        "reference_layer",
+        "paddle_layer",
+        "reference_type",
+        "paddle_type",
+        "reference_shape",
+        "paddle_shape",
+        "mean",
+        "max",
+        "rel",
+        "verdict",
+        "isolated",
+        "lint",
+    }
     assert first["paddle_shape"] == [2, 8, 6, 6] and first["lint"][0]["attribute"] == "ceil_mode"
     assert [point["index"] for point in data["layers"]] == list(range(11))
     assert data["layers"][3]["diverged"] is True and data["layers"][2]["diverged"] is False
@@ -149,7 +175,11 @@ def test_backward_compares_parameter_gradients_per_layer() -> None:
     with_same_weights(torch_model, paddle_model)
     result = localize(torch_model, paddle_model, example_input((4, 16)), backward=True)
     assert [(g.paddle_name, g.parameter) for g in result.gradients] == [
-        ("0", "weight"), ("0", "bias"), ("2", "weight"), ("2", "bias")]
+        ("0", "weight"),
+        ("0", "bias"),
+        ("2", "weight"),
+        ("2", "bias"),
+    ]
     assert not any(g.diff.diverged for g in result.gradients)  # the [in, out] gradient is transposed back
     assert result.first_gradient_divergence is None
 
@@ -163,7 +193,9 @@ def test_backward_finds_the_gradients_a_wrong_weight_spoils() -> None:
     assert result.first.paddle_name == "2"
     # layer 2's own gradients do not depend on its weight; the gradients flowing back through it do
     assert [(g.paddle_name, g.parameter) for g in result.gradients if g.diff.diverged] == [
-        ("0", "weight"), ("0", "bias")]
+        ("0", "weight"),
+        ("0", "bias"),
+    ]
     assert result.first_gradient_divergence.paddle_name == "0"
 
 

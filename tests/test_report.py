@@ -14,8 +14,17 @@ from paddle_port_tui.report import build_report, export
 from paddle_port_tui.state import load_state
 
 HOSTILE = "<script>alert('port')</script>"
-LAYERS = [{"index": i, "reference": f"layer{i}", "paddle": f"layer{i}", "type": "Conv2D",
-           "mean": 1e-7 * (10 ** (i - 3) if i > 3 else 1), "rel": 1e-6} for i in range(8)]
+LAYERS = [
+    {
+        "index": i,
+        "reference": f"layer{i}",
+        "paddle": f"layer{i}",
+        "type": "Conv2D",
+        "mean": 1e-7 * (10 ** (i - 3) if i > 3 else 1),
+        "rel": 1e-6,
+    }
+    for i in range(8)
+]
 LAYERS[5]["paddle"] = HOSTILE
 
 
@@ -29,8 +38,15 @@ def ran_workspace(tmp_path, capsys):
     result = json.loads(path.read_text())
     result["warnings"] = [f"child said {HOSTILE}"]
     result["keys"][0]["key"] = HOSTILE
-    result["first_divergence"] = {"index": 4, "layers": LAYERS, "reference_layer": "layer4", "paddle_layer": "layer4",
-                                  "reference_type": "Conv2d", "paddle_type": "Conv2D", "verdict": "layer"}
+    result["first_divergence"] = {
+        "index": 4,
+        "layers": LAYERS,
+        "reference_layer": "layer4",
+        "paddle_layer": "layer4",
+        "reference_type": "Conv2d",
+        "paddle_type": "Conv2D",
+        "verdict": "layer",
+    }
     result["environment"] = {"python": "3.11", "torch": "2.13.0", "paddle": "3.3.1", "device": "cpu"}
     path.write_text(json.dumps(result))
     return ws

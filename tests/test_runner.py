@@ -134,9 +134,14 @@ def _assert_the_failing_forward_story(events: list[Event], lines: list[str]) -> 
 # --- one step: verdicts ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("behaviour", "status", "exit_code"), [
-    ("pass", "passed", 0), ("fail", "failed", 1), ("error", "error", 2),
-])
+@pytest.mark.parametrize(
+    ("behaviour", "status", "exit_code"),
+    [
+        ("pass", "passed", 0),
+        ("fail", "failed", 1),
+        ("error", "error", 2),
+    ],
+)
 def test_status_and_exit_code_follow_the_result(tmp_path, behaviour, status, exit_code):
     ws = write_fake_workspace(tmp_path, {"forward": behaviour})
     finished = run_blocking(ws, "forward", "cpu")
@@ -199,10 +204,17 @@ def test_events_arrive_in_order_and_lines_carry_arguments(tmp_path):
 def test_blocking_run_delivers_events_in_order_between_its_lines(tmp_path):
     ws = write_fake_workspace(tmp_path, {"forward": "fail"})
     seen: list[tuple[str, object]] = []
-    finished = run_blocking(ws, "forward", "gpu:1", fresh=True, on_line=lambda line: seen.append(("line", line)),
-                            on_event=lambda event: seen.append(("event", event)))
-    _assert_the_failing_forward_story([item for kind, item in seen if kind == "event"],
-                                      [item for kind, item in seen if kind == "line"])
+    finished = run_blocking(
+        ws,
+        "forward",
+        "gpu:1",
+        fresh=True,
+        on_line=lambda line: seen.append(("line", line)),
+        on_event=lambda event: seen.append(("event", event)),
+    )
+    _assert_the_failing_forward_story(
+        [item for kind, item in seen if kind == "event"], [item for kind, item in seen if kind == "line"]
+    )
     assert finished.status == "failed"
     assert load_state(ws).steps["forward"].status == "failed"
 
@@ -268,11 +280,14 @@ def test_stale_when_the_script_or_config_changes_after_a_run(tmp_path):
     assert display_status(ws, load_state(ws), "data") == "pending"
 
 
-@pytest.mark.parametrize(("behaviour", "decisive_line", "first_key"), [
-    ("pass", "features mean 1e-07 <= 1e-05", "logits"),
-    ("fail", "features mean 0.03 > 1e-05", "features"),
-    ("error", "error: fake setup error: the model factory is missing", None),
-])
+@pytest.mark.parametrize(
+    ("behaviour", "decisive_line", "first_key"),
+    [
+        ("pass", "features mean 1e-07 <= 1e-05", "logits"),
+        ("fail", "features mean 0.03 > 1e-05", "features"),
+        ("error", "error: fake setup error: the model factory is missing", None),
+    ],
+)
 def test_results_lead_with_the_deciding_key(tmp_path, behaviour, decisive_line, first_key):
     ws = write_fake_workspace(tmp_path, {"forward": behaviour})
     assert load_result(ws, "forward") is None
@@ -330,11 +345,16 @@ def test_an_exception_from_a_listener_mid_run_kills_the_whole_tree_and_is_record
 def test_ctrl_c_in_the_cli_cancels_the_run(tmp_path):
     ws = write_fake_workspace(tmp_path, {"predict": "sleep"})
     cli = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from paddle_port_tui.runner import run_blocking; "
-         "from paddle_port_tui.workspace import Workspace; "
-         "run_blocking(Workspace(sys.argv[1]), 'predict', 'cpu', on_line=lambda line: print(line, flush=True))",
-         str(ws.root)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from paddle_port_tui.runner import run_blocking; "
+            "from paddle_port_tui.workspace import Workspace; "
+            "run_blocking(Workspace(sys.argv[1]), 'predict', 'cpu', on_line=lambda line: print(line, flush=True))",
+            str(ws.root),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         while cli.stdout.readline().strip() != "sleeping":
@@ -379,11 +399,18 @@ def test_blocking_run_without_a_pidfd_polls_for_the_exit(tmp_path, monkeypatch):
 def test_the_cli_path_imports_neither_asyncio_nor_psutil(tmp_path):
     ws = write_fake_workspace(tmp_path)
     probe = subprocess.run(
-        [sys.executable, "-c", "import sys; from paddle_port_tui.runner import run_blocking; "
-         "from paddle_port_tui.workspace import Workspace; "
-         "print(run_blocking(Workspace(sys.argv[1]), 'forward', 'cpu').status, "
-         "sorted(name for name in ('asyncio', 'psutil', 'ssl') if name in sys.modules))", str(ws.root)],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from paddle_port_tui.runner import run_blocking; "
+            "from paddle_port_tui.workspace import Workspace; "
+            "print(run_blocking(Workspace(sys.argv[1]), 'forward', 'cpu').status, "
+            "sorted(name for name in ('asyncio', 'psutil', 'ssl') if name in sys.modules))",
+            str(ws.root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert probe.stdout.strip() == "passed []", probe.stderr
 
@@ -406,10 +433,14 @@ def test_waiting_for_a_slow_check_does_not_wake_the_cli_to_poll(tmp_path):
 
 
 def test_several_steps_run_in_one_worker_each_with_its_own_log_and_record(tmp_path):
-    ws = write_fake_workspace(tmp_path, {
-        "forward": FakeCheck("pass", pid=True), "data": FakeCheck("fail", pid=True),
-        "metric": FakeCheck("pass", lines=3, pid=True),
-    })
+    ws = write_fake_workspace(
+        tmp_path,
+        {
+            "forward": FakeCheck("pass", pid=True),
+            "data": FakeCheck("fail", pid=True),
+            "metric": FakeCheck("pass", lines=3, pid=True),
+        },
+    )
     finished, recorder = _run(ws, THREE_STEPS)
     assert _statuses(finished) == [("forward", "passed"), ("data", "failed"), ("metric", "passed")]
     pids = {recorder.pid(step) for step in THREE_STEPS}
@@ -427,14 +458,19 @@ def test_several_steps_run_in_one_worker_each_with_its_own_log_and_record(tmp_pa
         assert [event.kind for event in recorder.of("event", step)][-1] == "result"
         record = saved.steps[step]
         assert (record.status, record.log_path, record.result_path) == (
-            dict(_statuses(finished))[step], f".paddle_port/logs/{step}.log", f"result/{step}.json")
+            dict(_statuses(finished))[step],
+            f".paddle_port/logs/{step}.log",
+            f"result/{step}.json",
+        )
         assert record.pid is None and record.finished_at is not None
     assert recorder.of("line", "metric")[2:5] == ["line 0", "line 1", "line 2"]
 
 
 def test_a_step_that_kills_its_worker_is_its_error_and_the_rest_run_in_a_new_worker(tmp_path):
-    ws = write_fake_workspace(tmp_path, {step: FakeCheck("pass", pid=True) for step in THREE_STEPS}
-                              | {"data": FakeCheck("segfault", pid=True)})
+    ws = write_fake_workspace(
+        tmp_path,
+        {step: FakeCheck("pass", pid=True) for step in THREE_STEPS} | {"data": FakeCheck("segfault", pid=True)},
+    )
     finished, recorder = _run(ws, THREE_STEPS)
     assert _statuses(finished) == [("forward", "passed"), ("data", "error"), ("metric", "passed")]
     crashed = finished[1]
@@ -482,7 +518,8 @@ def test_output_imitating_a_marker_with_another_nonce_is_output(tmp_path):
     forged = ["::paddle-port:0123456789abcdef:end:forward:0::", "::paddle-port:0123456789abcdef:begin:data::"]
     ws = write_fake_workspace(tmp_path)
     ws.script_path("forward").write_text(
-        "".join(f"print({line!r})\n" for line in forged) + fake_script("forward", "fail"))
+        "".join(f"print({line!r})\n" for line in forged) + fake_script("forward", "fail")
+    )
     finished, recorder = _run(ws, ["forward", "data"])
     assert _statuses(finished) == [("forward", "failed"), ("data", "passed")]
     assert recorder.of("line", "forward")[:2] == forged
@@ -530,11 +567,22 @@ def _scripted_interpreter(ws: Workspace, writes: list[str | float | Event]) -> N
 
 def test_a_line_cut_across_reads_is_logged_once_next_to_a_marker(tmp_path):
     ws = write_fake_workspace(tmp_path)
-    _scripted_interpreter(ws, [
-        "::paddle-port:NONCE:begin:forward::\n", PAUSE, "first\nhal", PAUSE,
-        "f a line\n::paddle-port:NONCE:end:forward:1::\n", PAUSE,
-        "::paddle-port:NONCE:begin:data::\nsec", PAUSE, "ond\n", PAUSE, "::paddle-port:NONCE:end:data:1::\n",
-    ])
+    _scripted_interpreter(
+        ws,
+        [
+            "::paddle-port:NONCE:begin:forward::\n",
+            PAUSE,
+            "first\nhal",
+            PAUSE,
+            "f a line\n::paddle-port:NONCE:end:forward:1::\n",
+            PAUSE,
+            "::paddle-port:NONCE:begin:data::\nsec",
+            PAUSE,
+            "ond\n",
+            PAUSE,
+            "::paddle-port:NONCE:end:data:1::\n",
+        ],
+    )
     finished, recorder = _run(ws, ["forward", "data"])
     assert [item.exit_code for item in finished] == [1, 1]
     assert recorder.of("line", "forward") == ["first", "half a line"]
@@ -547,10 +595,19 @@ def test_a_steps_events_are_told_after_its_start_and_before_its_verdict(tmp_path
     """Events travel on their own pipe: one read before its step's begin marker waits for it, and those
     still in the pipe when the end marker is read are taken before the verdict."""
     ws = write_fake_workspace(tmp_path)
-    _scripted_interpreter(ws, [
-        Event("start", "forward", device="cpu"), PAUSE, "::paddle-port:NONCE:begin:forward::\n", PAUSE,
-        "working\n", PAUSE, Event("result", "forward", status="failed"), "::paddle-port:NONCE:end:forward:1::\n",
-    ])
+    _scripted_interpreter(
+        ws,
+        [
+            Event("start", "forward", device="cpu"),
+            PAUSE,
+            "::paddle-port:NONCE:begin:forward::\n",
+            PAUSE,
+            "working\n",
+            PAUSE,
+            Event("result", "forward", status="failed"),
+            "::paddle-port:NONCE:end:forward:1::\n",
+        ],
+    )
     finished, recorder = _run(ws, ["forward"])
     assert [item[0] for item in recorder.story] == ["started", "event", "line", "event", "finished"]
     assert [event.kind for event in recorder.of("event", "forward")] == ["start", "result"]
@@ -579,8 +636,14 @@ def _probe_script(tmp_path: Path) -> Path:
 
 def test_the_worker_runs_a_script_as_python_would(tmp_path, capsys, monkeypatch):
     script = _probe_script(tmp_path)
-    by_hand = subprocess.run([sys.executable, str(script), "--device", "cpu"], capture_output=True, text=True,
-                             check=True, cwd=tmp_path, timeout=60)
+    by_hand = subprocess.run(
+        [sys.executable, str(script), "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     monkeypatch.delitem(sys.modules, "probe_sibling_module", raising=False)
     argv, path = list(sys.argv), list(sys.path)
     assert worker.run_script(script, ["--device", "cpu"]) == 0
@@ -592,13 +655,16 @@ def test_the_worker_runs_a_script_as_python_would(tmp_path, capsys, monkeypatch)
     assert seen["argv"] == [str(script), "--device", "cpu"]
 
 
-@pytest.mark.parametrize(("body", "code", "said"), [
-    ("pass", 0, ""),
-    ("raise SystemExit", 0, ""),
-    ("raise SystemExit(3)", 3, ""),
-    ("import sys; sys.exit('the model is missing')", 1, "the model is missing"),
-    ("raise ValueError('broken script')", worker.EXIT_ERROR, "ValueError: broken script"),
-])
+@pytest.mark.parametrize(
+    ("body", "code", "said"),
+    [
+        ("pass", 0, ""),
+        ("raise SystemExit", 0, ""),
+        ("raise SystemExit(3)", 3, ""),
+        ("import sys; sys.exit('the model is missing')", 1, "the model is missing"),
+        ("raise ValueError('broken script')", worker.EXIT_ERROR, "ValueError: broken script"),
+    ],
+)
 def test_the_worker_gives_each_script_its_exit_code(tmp_path, capsys, body, code, said):
     script = tmp_path / "check.py"
     script.write_text(body + "\n")
@@ -610,13 +676,18 @@ def test_the_worker_brackets_each_step_with_markers_and_passes_its_run_id(tmp_pa
     first, second = tmp_path / "first.py", tmp_path / "second.py"
     first.write_text("import sys; print(sys.argv[1:])\n")
     second.write_text("import sys; print(sys.argv[1:]); sys.exit(1)\n")
-    worst = worker.main(["--marker", "N0", "--run-id", "R", "--device", "gpu:0", "--fresh",
-                         f"forward={first}", f"data={second}"])
+    worst = worker.main(
+        ["--marker", "N0", "--run-id", "R", "--device", "gpu:0", "--fresh", f"forward={first}", f"data={second}"]
+    )
     assert worst == 1
     options = ["--device", "gpu:0", "--fresh", "--run-id"]
     assert capsys.readouterr().out.splitlines() == [
-        "::paddle-port:N0:begin:forward::", str([*options, "R:forward"]), "::paddle-port:N0:end:forward:0::",
-        "::paddle-port:N0:begin:data::", str([*options, "R:data"]), "::paddle-port:N0:end:data:1::",
+        "::paddle-port:N0:begin:forward::",
+        str([*options, "R:forward"]),
+        "::paddle-port:N0:end:forward:0::",
+        "::paddle-port:N0:begin:data::",
+        str([*options, "R:data"]),
+        "::paddle-port:N0:end:data:1::",
     ]
 
 
@@ -625,6 +696,11 @@ def test_only_a_marker_of_this_nonce_parses():
         line = worker.marker("abc123", what, "forward", code)
         assert worker.parse_marker("abc123", line) == (what, "forward", code)
         assert worker.parse_marker("other", line) is None
-    for line in ("::paddle-port:abc123:begin:forward", "x::paddle-port:abc123:begin:forward::",
-                 "::paddle-port:abc123:middle:forward::", "::paddle-port:abc123:begin:::", "plain output"):
+    for line in (
+        "::paddle-port:abc123:begin:forward",
+        "x::paddle-port:abc123:begin:forward::",
+        "::paddle-port:abc123:middle:forward::",
+        "::paddle-port:abc123:begin:::",
+        "plain output",
+    ):
         assert worker.parse_marker("abc123", line) is None, line

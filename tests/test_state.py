@@ -29,8 +29,14 @@ def test_no_file_means_every_step_pending(tmp_path):
 def test_state_survives_a_reload(tmp_path):
     ws = Workspace(tmp_path)
     state = State(current_step="metric", device="gpu:1", generated={"test_tipc/01_test_forward.py": "ab" * 32})
-    state.steps["forward"] = StepState(status="failed", started_at="2026-01-01T00:00:00Z", exit_code=1,
-                                       duration_s=4.2, device="cpu", error="logits mean 0.03 > 1e-05")
+    state.steps["forward"] = StepState(
+        status="failed",
+        started_at="2026-01-01T00:00:00Z",
+        exit_code=1,
+        duration_s=4.2,
+        device="cpu",
+        error="logits mean 0.03 > 1e-05",
+    )
     save_state(ws, state)
     # no temporary left behind (state.lock is the lock that serialises writers, kept on purpose)
     assert sorted(path.name for path in ws.state_dir.iterdir()) == ["state.json", "state.lock"]
@@ -42,8 +48,9 @@ def test_state_survives_a_reload(tmp_path):
 def test_a_corrupt_file_is_moved_aside_and_named(tmp_path):
     ws = Workspace(tmp_path)
     ws.state_dir.mkdir()
-    for n, text in enumerate(['{"steps": {"forward": {"status": "ru', '{"steps": {"forward": {"status": "weird"}}}'],
-                             start=1):
+    for n, text in enumerate(
+        ['{"steps": {"forward": {"status": "ru', '{"steps": {"forward": {"status": "weird"}}}'], start=1
+    ):
         ws.state_path.write_text(text)
         state = load_state(ws)
         assert state.steps["forward"].status == "pending"

@@ -143,8 +143,9 @@ async def test_cancel_kills_the_child_and_shows_cancelled(tmp_path: Path) -> Non
         await pilot.press("r")
         await wait_until(pilot, lambda: app.state.steps["forward"].pid is not None)
         pid = app.state.steps["forward"].pid
-        await wait_until(pilot, lambda: any("sleeping" in line.text for line in
-                                            app.screen.page("forward").query_one(RichLog).lines))
+        await wait_until(
+            pilot, lambda: any("sleeping" in line.text for line in app.screen.page("forward").query_one(RichLog).lines)
+        )
         assert "running" in step_list_text(app, "forward")
         await pilot.press("c")
         await finish_runs(pilot)
@@ -309,8 +310,9 @@ async def test_end_to_end_real_demo_to_full_checklist(tmp_path: Path) -> None:
         for step in STEPS:
             assert app.screen.current == step.id
             await pilot.press("g", "r")
-            await wait_until(pilot, lambda step=step: step.id in app.live and not app.live[step.id].running,
-                             timeout=300)
+            await wait_until(
+                pilot, lambda step=step: step.id in app.live and not app.live[step.id].running, timeout=300
+            )
             await pilot.pause(0.3)
             assert app.live[step.id].finished.status == "passed", app.live[step.id].finished
             assert "✓ passed" in step_list_text(app, step.id)
@@ -336,18 +338,37 @@ def _record_result(ws: Workspace, result: dict[str, Any]) -> None:
 
 
 def _key(name: str, passed: bool = True) -> dict[str, Any]:
-    return {"key": name, "mean": 0.0 if passed else 1.0, "max": 0.0, "min": 0.0, "threshold": 1e-5,
-            "method": "mean", "passed": passed, "problem": None}
+    return {
+        "key": name,
+        "mean": 0.0 if passed else 1.0,
+        "max": 0.0,
+        "min": 0.0,
+        "threshold": 1e-5,
+        "method": "mean",
+        "passed": passed,
+        "problem": None,
+    }
 
 
 @sync
 async def test_weights_page_lists_structural_mappings_and_counts_the_named_ones(tmp_path: Path) -> None:
     ws = write_fake_workspace(tmp_path / "ws")
     by_name = [{"torch": f"fc{i}.bias", "paddle": f"fc{i}.bias", "how": "name", "transposed": False} for i in range(7)]
-    by_structure = [{"torch": "head.weight", "paddle": "classifier.0.weight", "how": "structure", "transposed": True},
-                    {"torch": "stem.bias", "paddle": "conv_in.bias", "how": "structure", "transposed": False}]
-    _record_result(ws, {"step": "weights", "status": "passed", "keys": [_key("logits")], "evidence": [],
-                        "warnings": [], "mapping": {"file": "weights_mapping.json", "rows": by_name + by_structure}})
+    by_structure = [
+        {"torch": "head.weight", "paddle": "classifier.0.weight", "how": "structure", "transposed": True},
+        {"torch": "stem.bias", "paddle": "conv_in.bias", "how": "structure", "transposed": False},
+    ]
+    _record_result(
+        ws,
+        {
+            "step": "weights",
+            "status": "passed",
+            "keys": [_key("logits")],
+            "evidence": [],
+            "warnings": [],
+            "mapping": {"file": "weights_mapping.json", "rows": by_name + by_structure},
+        },
+    )
     app = wizard_app(ws)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("4")
@@ -364,16 +385,44 @@ async def test_weights_page_lists_structural_mappings_and_counts_the_named_ones(
 @sync
 async def test_forward_page_shows_grouped_lint_even_when_the_check_passed(tmp_path: Path) -> None:
     ws = write_fake_workspace(tmp_path / "ws")
-    momentum = [{"torch_layer": f"bn{i}", "paddle_layer": f"bn{i}", "torch_type": "BatchNorm2d",
-                 "paddle_type": "BatchNorm2D", "attribute": "momentum", "torch_value": 0.1,
-                 "paddle_value": 0.1, "expected_paddle_value": 0.9, "why": "Paddle's momentum is 1 - torch's",
-                 "visible_in_eval": False} for i in range(20)]
-    ceil = {"torch_layer": "pool", "paddle_layer": "pool", "torch_type": "MaxPool2d", "paddle_type": "MaxPool2D",
-            "attribute": "ceil_mode", "torch_value": False,
-            "paddle_value": True, "expected_paddle_value": False, "why": "changes the output size",
-            "visible_in_eval": True}
-    _record_result(ws, {"step": "forward", "status": "passed", "keys": [_key("logits")], "evidence": [],
-                        "warnings": [], "lint": [*momentum, ceil]})
+    momentum = [
+        {
+            "torch_layer": f"bn{i}",
+            "paddle_layer": f"bn{i}",
+            "torch_type": "BatchNorm2d",
+            "paddle_type": "BatchNorm2D",
+            "attribute": "momentum",
+            "torch_value": 0.1,
+            "paddle_value": 0.1,
+            "expected_paddle_value": 0.9,
+            "why": "Paddle's momentum is 1 - torch's",
+            "visible_in_eval": False,
+        }
+        for i in range(20)
+    ]
+    ceil = {
+        "torch_layer": "pool",
+        "paddle_layer": "pool",
+        "torch_type": "MaxPool2d",
+        "paddle_type": "MaxPool2D",
+        "attribute": "ceil_mode",
+        "torch_value": False,
+        "paddle_value": True,
+        "expected_paddle_value": False,
+        "why": "changes the output size",
+        "visible_in_eval": True,
+    }
+    _record_result(
+        ws,
+        {
+            "step": "forward",
+            "status": "passed",
+            "keys": [_key("logits")],
+            "evidence": [],
+            "warnings": [],
+            "lint": [*momentum, ceil],
+        },
+    )
     app = wizard_app(ws)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.2)

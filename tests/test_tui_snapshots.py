@@ -31,31 +31,68 @@ shape = [1, 3, 32, 32]
 
 
 def _key(name: str, mean: float, passed: bool, threshold: float = 1e-5) -> dict[str, Any]:
-    return {"key": name, "mean": mean, "max": mean * 3, "min": 0.0, "threshold": threshold, "method": "mean",
-            "passed": passed, "problem": None}
+    return {
+        "key": name,
+        "mean": mean,
+        "max": mean * 3,
+        "min": 0.0,
+        "threshold": threshold,
+        "method": "mean",
+        "passed": passed,
+        "problem": None,
+    }
 
 
 FORWARD_FAILED = {
-    "schema": 1, "step": "forward", "status": "failed",
+    "schema": 1,
+    "step": "forward",
+    "status": "failed",
     "keys": [_key("logits", 2.6e-2, False)],
     "evidence": ["result/forward_paddle.npy", "result/forward_ref.npy", "result/log/forward_diff.log"],
     "warnings": ["BatchNorm momentum differs: invisible in eval mode, ruins training"],
     "first_divergence": {
-        "reference_layer": "features.3", "paddle_layer": "features.3", "reference_type": "MaxPool2d",
-        "paddle_type": "MaxPool2D", "index": 4, "mean": 0.31, "max": 2.1, "rel": 0.4, "verdict": "layer",
-        "lint": [{"paddle_layer": "features.3", "paddle_type": "MaxPool2D", "torch_type": "MaxPool2d",
-                  "attribute": "ceil_mode", "paddle_value": True,
-                  "expected_paddle_value": False, "torch_layer": "features.3", "torch_value": False,
-                  "why": "ceil_mode changes the output size"}],
-        "layers": [{"index": i, "reference": f"features.{i}", "paddle": f"features.{i}", "type": "Conv2D",
-                    "mean": value, "rel": value} for i, value in enumerate([1e-8, 2e-8, 1e-8, 3e-8, 0.31, 0.2, 0.4])],
+        "reference_layer": "features.3",
+        "paddle_layer": "features.3",
+        "reference_type": "MaxPool2d",
+        "paddle_type": "MaxPool2D",
+        "index": 4,
+        "mean": 0.31,
+        "max": 2.1,
+        "rel": 0.4,
+        "verdict": "layer",
+        "lint": [
+            {
+                "paddle_layer": "features.3",
+                "paddle_type": "MaxPool2D",
+                "torch_type": "MaxPool2d",
+                "attribute": "ceil_mode",
+                "paddle_value": True,
+                "expected_paddle_value": False,
+                "torch_layer": "features.3",
+                "torch_value": False,
+                "why": "ceil_mode changes the output size",
+            }
+        ],
+        "layers": [
+            {
+                "index": i,
+                "reference": f"features.{i}",
+                "paddle": f"features.{i}",
+                "type": "Conv2D",
+                "mean": value,
+                "rel": value,
+            }
+            for i, value in enumerate([1e-8, 2e-8, 1e-8, 3e-8, 0.31, 0.2, 0.4])
+        ],
     },
 }
 DATA_PASSED = {
-    "schema": 1, "step": "data", "status": "passed",
-    "keys": [_key("length", 0.0, True, 1e-6), _key("dataloader_0", 0.0, True, 1e-6),
-             _key("label_0", 0.0, True, 1e-6)],
-    "evidence": ["result/data_paddle.npy", "result/data_ref.npy", "result/log/data_diff.log"], "warnings": [],
+    "schema": 1,
+    "step": "data",
+    "status": "passed",
+    "keys": [_key("length", 0.0, True, 1e-6), _key("dataloader_0", 0.0, True, 1e-6), _key("label_0", 0.0, True, 1e-6)],
+    "evidence": ["result/data_paddle.npy", "result/data_ref.npy", "result/log/data_diff.log"],
+    "warnings": [],
 }
 
 
@@ -72,10 +109,17 @@ def canned_workspace(root: Path) -> Workspace:
         step_id = result["step"]
         (root / "result" / f"{step_id}.json").write_text(json.dumps(result))
         state.steps[step_id] = StepState(
-            status=result["status"], started_at="2026-01-01T10:00:00Z", finished_at="2026-01-01T10:00:05Z",
-            duration_s=seconds, device="cpu", exit_code=0 if result["status"] == "passed" else 1,
-            log_path=f".paddle_port/logs/{step_id}.log", result_path=f"result/{step_id}.json",
-            script_hash=file_hash(ws.script_path(step_id)), config_hash=ws.config_hash())
+            status=result["status"],
+            started_at="2026-01-01T10:00:00Z",
+            finished_at="2026-01-01T10:00:05Z",
+            duration_s=seconds,
+            device="cpu",
+            exit_code=0 if result["status"] == "passed" else 1,
+            log_path=f".paddle_port/logs/{step_id}.log",
+            result_path=f"result/{step_id}.json",
+            script_hash=file_hash(ws.script_path(step_id)),
+            config_hash=ws.config_hash(),
+        )
     save_state(ws, state)
     return ws
 

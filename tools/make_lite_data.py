@@ -48,50 +48,109 @@ class Photo:
 
 
 PHOTOS: tuple[Photo, ...] = (
-    Photo("astronaut", "astronaut.png", "astronaut", 0,
-          "No known copyright restrictions, released into the public domain.",
-          "This image was downloaded from the NASA Great Images database <https://flic.kr/p/r9qvLn>`__."),
-    Photo("camera", "camera.png", "camera", 0,
-          "No copyright restrictions. CC0 by the photographer (Lav Varshney).",
-          "Lav Varshney"),
-    Photo("chelsea", "chelsea.png", "chelsea", 1,
-          "No copyright restrictions. CC0 by the photographer (Stefan van der Walt).",
-          "Stefan van der Walt"),
-    Photo("coffee", "coffee.png", "coffee", 2,
-          "No copyright restrictions. CC0 by the photographer (Rachel Michetti).",
-          "This photograph is courtesy of Pikolo Espresso Bar."),
-    Photo("rocket", "rocket.jpg", "rocket", 3,
-          "The image was captured by SpaceX and `released in the public domain "
-          "<http://arstechnica.com/tech-policy/2015/03/elon-musk-puts-spacex-photos-into-the-public-domain/>`_.",
-          "This image was downloaded from `SpaceX Photos "
-          "<https://www.flickr.com/photos/spacexphotos/16511594820/in/photostream/>`__."),
-    Photo("hubble_deep_field", "hubble_deep_field.jpg", "hubble_deep_field", 4,
-          "The image was captured by NASA and `may be freely used in the public domain "
-          "<http://www.nasa.gov/audience/formedia/features/MP_Photo_Guidelines.html>`_.",
-          "This image was downloaded from `HubbleSite "
-          "<http://hubblesite.org/newscenter/archive/releases/2012/37/image/a/>`__."),
-    Photo("brick", "brick.png", "brick", 5,
-          "Creative Commons CC0 License.",
-          "The original image was downloaded from `CC0Textures <https://cc0textures.com/view.php?tex=Bricks25>`_"),
-    Photo("grass", "grass.png", "grass", 6,
-          "Creative Commons CC0 License.",
-          "The original image was downloaded from `DeviantArt "
-          "<https://www.deviantart.com/linolafett/art/Grass-01-434853879>`__"),
-    Photo("gravel", "gravel.png", "gravel", 7,
-          "Creative Commons CC0 License.",
-          "The original image was downloaded from `CC0Textures <https://cc0textures.com/view.php?tex=Gravel04>`__"),
-    Photo("coins", "coins.png", "coins", 8,
-          "No known copyright restrictions.",
-          "This image was downloaded from the `Brooklyn Museum Collection "
-          "<https://www.brooklynmuseum.org/opencollection/archives/image/51611>`__."),
-    Photo("retina", "retina.jpg", "retina", 9,
-          "This file is made available under the Creative Commons CC0 1.0 Universal "
-          "Public Domain Dedication.",
-          "This image was downloaded from `wikimedia "
-          "<https://commons.wikimedia.org/wiki/File:Fundus_photograph_of_normal_left_eye.jpg>`."),
-    Photo("ihc", "ihc.png", "immunohistochemistry", 9,
-          "No known copyright restrictions.",
-          "This image was acquired at the Center for Microscopy And Molecular Imaging (CMMI)."),
+    Photo(
+        "astronaut",
+        "astronaut.png",
+        "astronaut",
+        0,
+        "No known copyright restrictions, released into the public domain.",
+        "This image was downloaded from the NASA Great Images database <https://flic.kr/p/r9qvLn>`__.",
+    ),
+    Photo(
+        "camera",
+        "camera.png",
+        "camera",
+        0,
+        "No copyright restrictions. CC0 by the photographer (Lav Varshney).",
+        "Lav Varshney",
+    ),
+    Photo(
+        "chelsea",
+        "chelsea.png",
+        "chelsea",
+        1,
+        "No copyright restrictions. CC0 by the photographer (Stefan van der Walt).",
+        "Stefan van der Walt",
+    ),
+    Photo(
+        "coffee",
+        "coffee.png",
+        "coffee",
+        2,
+        "No copyright restrictions. CC0 by the photographer (Rachel Michetti).",
+        "This photograph is courtesy of Pikolo Espresso Bar.",
+    ),
+    Photo(
+        "rocket",
+        "rocket.jpg",
+        "rocket",
+        3,
+        "The image was captured by SpaceX and `released in the public domain "
+        "<http://arstechnica.com/tech-policy/2015/03/elon-musk-puts-spacex-photos-into-the-public-domain/>`_.",
+        "This image was downloaded from `SpaceX Photos "
+        "<https://www.flickr.com/photos/spacexphotos/16511594820/in/photostream/>`__.",
+    ),
+    Photo(
+        "hubble_deep_field",
+        "hubble_deep_field.jpg",
+        "hubble_deep_field",
+        4,
+        "The image was captured by NASA and `may be freely used in the public domain "
+        "<http://www.nasa.gov/audience/formedia/features/MP_Photo_Guidelines.html>`_.",
+        "This image was downloaded from `HubbleSite "
+        "<http://hubblesite.org/newscenter/archive/releases/2012/37/image/a/>`__.",
+    ),
+    Photo(
+        "brick",
+        "brick.png",
+        "brick",
+        5,
+        "Creative Commons CC0 License.",
+        "The original image was downloaded from `CC0Textures <https://cc0textures.com/view.php?tex=Bricks25>`_",
+    ),
+    Photo(
+        "grass",
+        "grass.png",
+        "grass",
+        6,
+        "Creative Commons CC0 License.",
+        "The original image was downloaded from `DeviantArt "
+        "<https://www.deviantart.com/linolafett/art/Grass-01-434853879>`__",
+    ),
+    Photo(
+        "gravel",
+        "gravel.png",
+        "gravel",
+        7,
+        "Creative Commons CC0 License.",
+        "The original image was downloaded from `CC0Textures <https://cc0textures.com/view.php?tex=Gravel04>`__",
+    ),
+    Photo(
+        "coins",
+        "coins.png",
+        "coins",
+        8,
+        "No known copyright restrictions.",
+        "This image was downloaded from the `Brooklyn Museum Collection "
+        "<https://www.brooklynmuseum.org/opencollection/archives/image/51611>`__.",
+    ),
+    Photo(
+        "retina",
+        "retina.jpg",
+        "retina",
+        9,
+        "This file is made available under the Creative Commons CC0 1.0 Universal Public Domain Dedication.",
+        "This image was downloaded from `wikimedia "
+        "<https://commons.wikimedia.org/wiki/File:Fundus_photograph_of_normal_left_eye.jpg>`.",
+    ),
+    Photo(
+        "ihc",
+        "ihc.png",
+        "immunohistochemistry",
+        9,
+        "No known copyright restrictions.",
+        "This image was acquired at the Center for Microscopy And Molecular Imaging (CMMI).",
+    ),
 )
 
 

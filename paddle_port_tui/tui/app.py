@@ -197,12 +197,18 @@ class PaddlePortApp(App[int]):
         device = self.device()
         lives = {step_id: LiveRun(step_id, device) for step_id in step_ids}
         self.live.update(lives)
-        flow = FlowRun(self.ws, [step_by_id(step_id) for step_id in step_ids], device, self.state,
-                       listener=_RunFeed(self, lives))
+        flow = FlowRun(
+            self.ws, [step_by_id(step_id) for step_id in step_ids], device, self.state, listener=_RunFeed(self, lives)
+        )
         for step_id in step_ids:
             self.flows[step_id] = flow
-        self.run_worker(partial(self._drive, flow, lives), name=f"run:{','.join(step_ids)}", group="runs",
-                        thread=True, exit_on_error=False)
+        self.run_worker(
+            partial(self._drive, flow, lives),
+            name=f"run:{','.join(step_ids)}",
+            group="runs",
+            thread=True,
+            exit_on_error=False,
+        )
         return True
 
     def _drive(self, flow: FlowRun, lives: dict[str, LiveRun]) -> None:
@@ -226,8 +232,9 @@ class PaddlePortApp(App[int]):
                 screen.run_progress(message.step_id)
 
     def on_run_finished(self, message: RunFinished) -> None:
-        self.notify(f"{message.step_id}: {message.status}",
-                    severity="information" if message.status == "passed" else "warning")
+        self.notify(
+            f"{message.step_id}: {message.status}", severity="information" if message.status == "passed" else "warning"
+        )
         for screen in self.screen_stack:
             if hasattr(screen, "run_finished"):
                 screen.run_finished(message.step_id)
@@ -284,8 +291,7 @@ class PaddlePortApp(App[int]):
 
         path = self.ws.script_path(step_id)
         if not path.exists():
-            self.notify(f"{step_by_id(step_id).script} does not exist yet: press g to generate it",
-                        severity="warning")
+            self.notify(f"{step_by_id(step_id).script} does not exist yet: press g to generate it", severity="warning")
             return
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
         try:
@@ -325,8 +331,10 @@ class PaddlePortApp(App[int]):
             self.push_screen(HelpScreen())
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
-        return [("Help", "Keys and the flow (F1)", self.action_help),
-                ("Quit", "Leave the wizard; runs stop, state is kept", self.action_quit)]
+        return [
+            ("Help", "Keys and the flow (F1)", self.action_help),
+            ("Quit", "Leave the wizard; runs stop, state is kept", self.action_quit),
+        ]
 
     async def action_quit(self) -> None:
         for step_id in self.running_steps():

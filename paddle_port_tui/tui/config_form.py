@@ -34,8 +34,14 @@ def form_config(values: dict[str, str], path: Path) -> dict[str, Any]:
     from paddle_port_tui.init import config_values, parse_shape
 
     shape = parse_shape(values["input_shape"], path) if values["input_shape"].strip() else None
-    tables = config_values(values["reference_model"].strip(), values["paddle_model"].strip(), shape,
-                           values["data_list"].strip(), values["device"].strip(), values["python"].strip())
+    tables = config_values(
+        values["reference_model"].strip(),
+        values["paddle_model"].strip(),
+        shape,
+        values["data_list"].strip(),
+        values["device"].strip(),
+        values["python"].strip(),
+    )
     parse_config(tomli_w.dumps(tables), path)
     return tables
 
@@ -52,9 +58,11 @@ class ConfigForm(Screen[bool]):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="config-form"):
-            yield Static(f"No {self.config_path.name} here yet. Name your two models and the small data set; "
-                         "everything else keeps its default and can be edited in the file later.",
-                         id="config-intro")
+            yield Static(
+                f"No {self.config_path.name} here yet. Name your two models and the small data set; "
+                "everything else keeps its default and can be edited in the file later.",
+                id="config-intro",
+            )
             with Grid(id="config-grid"):
                 for input_id, label, _key, placeholder, default in FIELDS:
                     yield Label(label, classes="field-label")

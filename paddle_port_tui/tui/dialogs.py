@@ -41,9 +41,7 @@ Tabs on a step page: **About** (what it proves, what you write, pitfalls),
 
 def help_text() -> str:
     """The help page, with the flow as the catalogue declares it."""
-    return HELP_TEXT.format(
-        flow=" → ".join(step.id for step in STEPS), first=STEPS[0].number, last=STEPS[-1].number
-    )
+    return HELP_TEXT.format(flow=" → ".join(step.id for step in STEPS), first=STEPS[0].number, last=STEPS[-1].number)
 
 
 class HelpScreen(ModalScreen[None]):

@@ -45,8 +45,10 @@ def _value(value: Any) -> str:
 
 def _lint_line(finding: Finding) -> str:
     """One lint finding as a sentence."""
-    return (f"{finding.paddle_layer}.{finding.attribute}: paddle {_value(finding.paddle_value)}, "
-            f"expected {_value(finding.expected_paddle_value)} — {finding.why}")
+    return (
+        f"{finding.paddle_layer}.{finding.attribute}: paddle {_value(finding.paddle_value)}, "
+        f"expected {_value(finding.expected_paddle_value)} — {finding.why}"
+    )
 
 
 def grouped_lint(findings: Iterable[Finding]) -> list[Text]:
@@ -61,8 +63,11 @@ def grouped_lint(findings: Iterable[Finding]) -> list[Text]:
         named = ", ".join(layers[:LAYERS_NAMED]) + (", …" if len(layers) > LAYERS_NAMED else "")
         count = f"{len(members)} layers" if len(members) > 1 else "1 layer"
         hidden = not any(member.visible_in_eval for member in members)
-        line = Text(f" ⚠ {attribute}: paddle {paddle_value}, expected {expected} in {count}"
-                    + (", invisible in eval mode" if hidden else ""), style="yellow")
+        line = Text(
+            f" ⚠ {attribute}: paddle {paddle_value}, expected {expected} in {count}"
+            + (", invisible in eval mode" if hidden else ""),
+            style="yellow",
+        )
         line.append(f" ({named}) — {why}", style="")
         lines.append(line)
     return lines
@@ -73,8 +78,11 @@ def lint_view(result: StepResult) -> RenderableType | None:
     findings = result.lint
     if not findings:
         return None
-    head = Text(f"Pitfall lint: {len(findings)} configuration mismatch"
-                f"{'es' if len(findings) != 1 else ''} between paired layers", style="bold")
+    head = Text(
+        f"Pitfall lint: {len(findings)} configuration mismatch"
+        f"{'es' if len(findings) != 1 else ''} between paired layers",
+        style="bold",
+    )
     return Group(head, *grouped_lint(findings))
 
 
@@ -88,8 +96,11 @@ def divergence_view(result: StepResult, width: int) -> RenderableType | None:
         return None
     parts: list[RenderableType] = []
     head = Text("First divergence: ", style="bold red")
-    head.append(f"{divergence.paddle_layer} ({divergence.paddle_type}) vs reference "
-                f"{divergence.reference_layer} ({divergence.reference_type})", style="")
+    head.append(
+        f"{divergence.paddle_layer} ({divergence.paddle_type}) vs reference "
+        f"{divergence.reference_layer} ({divergence.reference_type})",
+        style="",
+    )
     if divergence.verdict:
         head.append(f"; verdict: {divergence.verdict}", style="")
     parts.append(head)
@@ -118,8 +129,7 @@ def mapping_view(result: StepResult) -> RenderableType | None:
     listed = sorted((entry for entry in entries if entry.how != "name"), key=lambda entry: order.get(entry.how, 2))
     parts: list[RenderableType] = [Text(f"Weight mapping (torch -> paddle): {len(entries)} tensors", style="bold")]
     if listed:
-        table = Table(title=f"{len(listed)} matched by structure or from the file: check these",
-                      title_justify="left")
+        table = Table(title=f"{len(listed)} matched by structure or from the file: check these", title_justify="left")
         for name in ("torch", "paddle", "how", "transposed"):
             table.add_column(name, no_wrap=name in ("how", "transposed"))
         for entry in listed:
@@ -128,8 +138,13 @@ def mapping_view(result: StepResult) -> RenderableType | None:
     by_name = len(entries) - len(listed)
     parts.append(Text(f"{by_name} tensor{'s' if by_name != 1 else ''} matched by name (not listed)."))
     if mapping.file:
-        parts.append(Text(f"Mapping file: {mapping.file}. Edit a row there to correct it: the weights "
-                          "step uses the file as edited from the next run on.", style="dim"))
+        parts.append(
+            Text(
+                f"Mapping file: {mapping.file}. Edit a row there to correct it: the weights "
+                "step uses the file as edited from the next run on.",
+                style="dim",
+            )
+        )
     return Group(*parts)
 
 

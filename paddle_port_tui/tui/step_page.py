@@ -32,8 +32,7 @@ TABS = [("tab-about", "About"), ("tab-output", "Output"), ("tab-result", "Result
 def output_text(lines: list[str]) -> Text:
     """Child output as one Text. Colours are kept and [markup] is never interpreted; the ANSI decoder
     (which also honours carriage returns) runs only on batches that need it: it is ten times slower."""
-    joined = "\n".join(line if len(line) <= SCREEN_LINE_CHARS else line[:SCREEN_LINE_CHARS] + "…"
-                        for line in lines)
+    joined = "\n".join(line if len(line) <= SCREEN_LINE_CHARS else line[:SCREEN_LINE_CHARS] + "…" for line in lines)
     if "\x1b" in joined or "\r" in joined:
         return Text.from_ansi(joined)
     return Text(joined)
@@ -95,8 +94,9 @@ class StepPage(Vertical):
         if tab_id == "tab-about":
             return VerticalScroll(Static(about(self.step, self.threshold), classes="about"), id=tab_id, classes="pane")
         if tab_id == "tab-output":
-            self._log = RichLog(max_lines=SCREEN_LINES, wrap=False, markup=False, highlight=False, id=tab_id,
-                                classes="output pane")
+            self._log = RichLog(
+                max_lines=SCREEN_LINES, wrap=False, markup=False, highlight=False, id=tab_id, classes="output pane"
+            )
             return self._log
         self._result_width = self._content_width()
         self._result_view = Static(result_view(self._result, self._result_width), classes="result")
