@@ -18,6 +18,7 @@ from paddle_port_checks import lint_rules, lint_rules_sequence  # noqa: F401  (t
 from paddle_port_checks.layer_kinds import layer_kind
 from paddle_port_checks.layer_pairs import ModulePair, align_by_kind, paddle_leaves, pair_by_definition, torch_leaves
 from paddle_port_checks.lint_registry import rules_for
+from paddle_port_checks.lint_source import lint_functional
 from paddle_port_checks.schema import Finding
 
 # Moved to layer_kinds / layer_pairs; still importable from here.
@@ -75,7 +76,8 @@ def lint_pair(pair: ModulePair) -> list[Finding]:
 
 
 def lint(torch_model: Any, paddle_model: Any, pairs: Iterable[ModulePair] | None = None) -> list[Finding]:
-    """Every configuration mismatch between paired layers; pairs default to definition order and kind.
+    """Every configuration mismatch between paired layers (pairs default to definition order and kind), then
+    between the functional calls of the two models' own forward() code (lint_source.py).
 
     Runs without a forward pass, so it also reports what eval mode hides (BatchNorm momentum).
     """
@@ -88,4 +90,4 @@ def lint(torch_model: Any, paddle_model: Any, pairs: Iterable[ModulePair] | None
         if key not in seen:  # a layer called twice (a shared ReLU) is linted once
             seen.add(key)
             findings.extend(lint_pair(pair))
-    return findings
+    return findings + lint_functional(torch_model, paddle_model)

@@ -51,3 +51,48 @@ def test_a_faithful_text_twin_has_no_findings_and_units_pair_whole() -> None:
 )
 def test_each_convention_mismatch_is_one_finding(torch_kwargs: dict, paddle_kwargs: dict, expected: dict) -> None:
     assert findings(TorchText(**torch_kwargs), PaddleText(**paddle_kwargs)) == expected
+
+
+class TorchFunctional(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = torch.nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.nn.functional.gelu(self.proj(x), approximate="tanh")
+        return torch.nn.functional.interpolate(x[:, None], scale_factor=2, mode="linear", align_corners=False)
+
+
+class PaddleFunctional(paddle.nn.Layer):
+    """The faithful twin, with a branch the source shows but the run never takes: no false alarm."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = paddle.nn.Linear(4, 4)
+        self.legacy = False
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        x = paddle.nn.functional.gelu(self.proj(x), approximate=True)
+        if self.legacy:
+            return paddle.nn.functional.interpolate(x[:, None], scale_factor=2, mode="linear", align_corners=True)
+        return paddle.nn.functional.interpolate(x[:, None], scale_factor=2, mode="linear", align_corners=False)
+
+
+class PaddleExactGelu(paddle.nn.Layer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = paddle.nn.Linear(4, 4)
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        x = paddle.nn.functional.gelu(self.proj(x))
+        return paddle.nn.functional.interpolate(x[:, None], scale_factor=2, mode="linear", align_corners=False)
+
+
+def test_functional_calls_in_the_porters_forward_are_linted_from_their_source() -> None:
+    assert findings(TorchFunctional(), PaddleFunctional()) == {}
+    exact = lint(TorchFunctional(), PaddleExactGelu())
+    assert [(f.attribute, f.torch_value, f.paddle_value) for f in exact] == [("approximate", "tanh", "none")]
+    assert (
+        exact[0].paddle_layer.startswith("test_lint_sequence.py:")
+        and "PaddleExactGelu.forward" in exact[0].paddle_layer
+    )
