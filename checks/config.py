@@ -84,6 +84,8 @@ class Config:
     reference_device: str = ""
     seed: int = 33
     timeout_s: float = 0.0  # per step, when the app runs it; 0 = no limit
+    pythonpath: tuple[str, ...] = ()  # workspace-relative import roots, ahead of the workspace root
+    env: dict[str, str] = field(default_factory=dict)  # environment variables for every check
     output_names: tuple[str, ...] = ()  # [outputs] names: both sides' outputs renamed by position
     thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
 
@@ -96,6 +98,10 @@ class Config:
         """An absolute path for a path written in the config (relative to the workspace root)."""
         candidate = Path(relative).expanduser()
         return candidate if candidate.is_absolute() else self.root / candidate
+
+    def import_roots(self) -> list[Path]:
+        """Where the porter's code is imported from, in order: `[run] pythonpath`, then the workspace root."""
+        return [*(self.resolve(entry) for entry in self.pythonpath), self.root]
 
     def threshold(self, step: str) -> float:
         return self.thresholds.get(step, DEFAULT_THRESHOLDS[step])
@@ -248,7 +254,19 @@ def _run(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
                 parse_device(values[name])
             except DeviceError as error:
                 raise table.fail(name, str(error)) from None
-    table.reject_unknown({"python", "device", "reference_device", "seed", "timeout_s"})
+    pythonpath = table.get("pythonpath", list, [], "a list of workspace-relative folders")
+    for entry in pythonpath:
+        if not isinstance(entry, str) or not entry:
+            raise table.fail("pythonpath", f"expected a list of folder paths, got {pythonpath!r}")
+        folder = (path.parent / entry) if not Path(entry).is_absolute() else Path(entry)
+        if not folder.is_dir():
+            raise table.fail("pythonpath", f"{entry!r} is not a folder (looked for {folder})")
+    env = table.get("env", dict, {}, 'an inline table of strings, e.g. { CUDA_VISIBLE_DEVICES = "0" }')
+    bad = [name for name, value in env.items() if not isinstance(value, str)]
+    if bad:
+        raise table.fail(f"env.{bad[0]}", f"expected a string value, got {env[bad[0]]!r} (write it in quotes)")
+    values["pythonpath"], values["env"] = tuple(pythonpath), dict(env)
+    table.reject_unknown({"python", "device", "reference_device", "seed", "timeout_s", "pythonpath", "env"})
     return values
 
 

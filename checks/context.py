@@ -171,4 +171,6 @@ class CheckContext:
             "paddle_device": self.device.paddle,
             "seed": self.config.seed,
             "determinism": self.determinism,
+            "pythonpath": [str(root) for root in self.config.import_roots()],
+            "env": dict(self.config.env),
         }

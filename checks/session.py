@@ -10,6 +10,7 @@ between calls beyond the frameworks' own.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -24,7 +25,7 @@ import numpy as np
 from paddle_port_checks import events
 from paddle_port_checks.catalogue import STEP_BY_ID
 from paddle_port_checks.compare import KeyDiff, all_passed, compare, near_zero_warning
-from paddle_port_checks.config import ConfigError, load_config
+from paddle_port_checks.config import Config, ConfigError, load_config
 from paddle_port_checks.context import CheckContext
 from paddle_port_checks.device import DeviceError, parse_device
 from paddle_port_checks.evidence import save_arrays, write_diff_log, write_result
@@ -33,6 +34,7 @@ from paddle_port_checks.mapping import MappingError
 from paddle_port_checks.models import WeightsError
 from paddle_port_checks.samples import SamplesError
 from paddle_port_checks.schema import Divergence, Event, Finding, StepResult, WeightMapping
+from paddle_port_checks.written import clear_for_rewrite, record_written
 
 __all__ = ["CheckContext", "Outcome", "run_check", "EXIT_PASSED", "EXIT_FAILED", "EXIT_ERROR"]
 
@@ -88,11 +90,15 @@ def run_check(
         run_id=args.run_id or None,
     )
     result_dir = root / "result"
+    moved: list[str] = []  # notes on files of the porter's moved out of the way
     context: CheckContext | None = None
     try:
         config = load_config(args.config)
+        apply_environment(config)
         result_dir = config.root / "result"
-        _forget_evidence(result_dir, step)
+        moved = clear_for_rewrite(result_dir, _step_files(config.root, step))
+        for note in moved:
+            print(f"note: {note}", flush=True)
         device = parse_device(args.device or config.device)
         reference_device = parse_device(args.reference_device or config.reference_device or str(device))
         context = CheckContext(step, config, device, reference_device, args.fresh)
@@ -118,14 +124,26 @@ def run_check(
         result.error = "".join(lines[-12:]).strip()
         traceback.print_exception(error)
     if context is not None:
-        result.warnings = context.warnings
+        result.warnings = [*moved, *context.warnings]
         result.reference = context.reference
         result.environment = context.environment()
     result.duration_s = round(time.monotonic() - started, 3)
     path = write_result(result_dir, step, result.to_json())
+    record_written(result_dir, [path, *(result_dir.parent / relative for relative in result.evidence)])
     events.emit(Event("result", step, status=result.status, path=str(path)))
     print(f"{step}: {result.status.upper()}", flush=True)
     return {"passed": EXIT_PASSED, "failed": EXIT_FAILED}.get(result.status, EXIT_ERROR)
+
+
+def apply_environment(config: Config) -> None:
+    """`[run] env` and `[run] pythonpath` for a check run by hand; the app's worker gets them at its start
+    already (before any framework is imported, which some variables need)."""
+    os.environ.update(config.env)
+    for root in reversed(config.import_roots()):
+        entry = str(root)
+        if entry in sys.path:
+            sys.path.remove(entry)
+        sys.path.insert(0, entry)
 
 
 def _compare(context: CheckContext, outcome: Outcome) -> list[KeyDiff]:
@@ -147,7 +165,8 @@ def _compare(context: CheckContext, outcome: Outcome) -> list[KeyDiff]:
     return diffs
 
 
-def _forget_evidence(result_dir: Path, step: str) -> None:
-    """Evidence always belongs to the latest result: a run that errors must not leave the last one's behind."""
-    for relative in STEP_BY_ID[step].evidence:
-        (result_dir.parent / relative).unlink(missing_ok=True)
+def _step_files(root: Path, step: str) -> list[Path]:
+    """What a run of the step writes: its evidence and its result. Evidence always belongs to the latest
+    result, so a run that errors must not leave the last one's behind (nor anyone else's: see written.py)."""
+    found = STEP_BY_ID[step]
+    return [root / relative for relative in (*found.evidence, found.result_file)]

@@ -244,7 +244,7 @@ class _Worker:
         self.started_wall = time.time()
         self.results_before = {step.id: _signature(self.run.ws.result_path(step)) for step in self.steps}
         event_read, event_write = os.pipe()
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **_configured_env(self.run.ws))
         env.update({EVENT_FD_ENV: str(event_write), RUN_MARKER_ENV: self.run.run_id})
         if "NO_COLOR" in env:
             env.pop("FORCE_COLOR", None)
@@ -507,6 +507,18 @@ def _signature(path: os.PathLike[str]) -> tuple[int, int, int] | None:
     except FileNotFoundError:
         return None
     return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
+def _configured_env(ws: Workspace) -> dict[str, str]:
+    """`[run] env` and the import roots, given to the worker at its start: a variable a framework reads when
+    it is imported (FLAGS_*, CUDA_VISIBLE_DEVICES) must be set before the first step imports it."""
+    try:
+        config = ws.load_config()
+    except ConfigError:
+        return {}  # the check itself reports the config error
+    roots = os.pathsep.join(str(root) for root in config.import_roots())
+    existing = os.environ.get("PYTHONPATH", "")
+    return {**config.env, "PYTHONPATH": f"{roots}{os.pathsep}{existing}" if existing else roots}
 
 
 def _configured_timeout(ws: Workspace) -> float | None:
