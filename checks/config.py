@@ -35,7 +35,9 @@ class Side:
     checkpoint: str = ""
     dataset: str = ""
     dataset_kwargs: dict[str, Any] = field(default_factory=dict)
-    metric: str = ""
+    metric: str = ""  # callable(outputs, labels, **metric_kwargs); default: top-k accuracy of [B, C] logits
+    metric_kwargs: dict[str, Any] = field(default_factory=dict)
+    metric_keys: tuple[str, ...] = ()  # names of a metric that returns a list or tuple
 
 
 INPUT_DTYPES = ("float32", "float64", "float16", "int64", "int32", "bool")
@@ -174,6 +176,8 @@ def _side(path: Path, raw: dict[str, Any], name: str) -> Side:
         dataset=table.factory("dataset", required=False),
         dataset_kwargs=table.get("dataset_kwargs", dict, {}, "an inline table of keyword arguments"),
         metric=table.factory("metric", required=False),
+        metric_kwargs=table.get("metric_kwargs", dict, {}, "an inline table of keyword arguments"),
+        metric_keys=tuple(table.get("metric_keys", list, [], 'a list of names, e.g. ["top1", "top5"]')),
     )
     table.reject_unknown(set(Side.__dataclass_fields__))
     return side

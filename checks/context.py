@@ -132,7 +132,7 @@ class CheckContext:
         parts = {
             "step": self.step,
             "weights": self.weights_fingerprint(),
-            "side": [side.dataset, side.dataset_kwargs, side.metric],
+            "side": [side.dataset, side.dataset_kwargs, side.metric, side.metric_kwargs, side.metric_keys],
             "code": [golden.module_digest(spec, cfg.root) for spec in (side.dataset, side.metric)],
             "device": str(self.reference_device),
             "checks": golden.library_digest(),

@@ -31,6 +31,7 @@ from paddle_port_checks.device import DeviceError, parse_device
 from paddle_port_checks.evidence import save_arrays, write_diff_log, write_result
 from paddle_port_checks.factories import FactoryError, add_workspace_to_path
 from paddle_port_checks.mapping import MappingError
+from paddle_port_checks.metric_values import MetricError
 from paddle_port_checks.models import WeightsError
 from paddle_port_checks.samples import SamplesError
 from paddle_port_checks.schema import Divergence, Event, Finding, StepResult, WeightMapping
@@ -40,7 +41,16 @@ __all__ = ["CheckContext", "Outcome", "run_check", "EXIT_PASSED", "EXIT_FAILED",
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 # Problems of the porter's set-up, reported as one clear line rather than a traceback.
-SETUP_ERRORS = (ConfigError, FactoryError, SamplesError, FileNotFoundError, DeviceError, MappingError, WeightsError)
+SETUP_ERRORS = (
+    ConfigError,
+    FactoryError,
+    SamplesError,
+    FileNotFoundError,
+    DeviceError,
+    MappingError,
+    WeightsError,
+    MetricError,
+)
 
 
 @dataclass

@@ -9,9 +9,11 @@ from typing import Any
 import numpy as np
 
 from paddle_port_checks import golden
+from paddle_port_checks.config import Side
 from paddle_port_checks.factories import load_callable
 from paddle_port_checks.golden import sample_digests
 from paddle_port_checks.inputs import call_model, converted
+from paddle_port_checks.metric_values import MetricError, metric_values
 from paddle_port_checks.outputs import primary
 from paddle_port_checks.session import CheckContext, Outcome
 from paddle_port_checks.steps.data import paddle_batches, reference_batches
@@ -36,22 +38,41 @@ def paddle_topk_accuracy(logits: Any, labels: Any) -> dict[str, float]:
     return {f"acc_top{k}": float(paddle.metric.accuracy(logits, labels, k=min(k, logits.shape[-1]))) for k in TOP_K}
 
 
-def _metric(spec: str, key: str, default: Callable[..., dict[str, float]]) -> Callable[..., dict[str, float]]:
-    return load_callable(spec, key) if spec else default
+MetricFn = Callable[..., Any]
+
+
+def _metric(side: Side, key: str, default: MetricFn) -> MetricFn:
+    """The porter's metric, `callable(outputs, labels, **metric_kwargs)` on all the model's outputs as it
+    returns them, or the default top-k accuracy on the logits."""
+    if not side.metric:
+        return lambda outputs, labels: default(_classifier_logits(outputs, key), labels)
+    metric = load_callable(side.metric, f"{key}.metric")
+    return lambda outputs, labels: metric(outputs, labels, **side.metric_kwargs)
+
+
+def _classifier_logits(outputs: Any, key: str) -> Any:
+    logits = primary(outputs)
+    if len(getattr(logits, "shape", ())) != 2:
+        raise MetricError(
+            f"[{key}.metric] the default metric is top-k accuracy of [batch, classes] logits, but this model's "
+            f"first output has shape {list(getattr(logits, 'shape', []))}: name your own metric, "
+            "callable(outputs, labels, **metric_kwargs)"
+        )
+    return logits
 
 
 def evaluate(
-    model: Any, loader: Any, metric: Callable[..., dict[str, float]], no_grad: Any, to_device: Any
+    model: Any, loader: Any, metric: MetricFn, no_grad: Any, to_device: Any, side: Side, key: str
 ) -> dict[str, np.ndarray]:
     """Sample-weighted mean of the per-batch metric over the whole loader."""
     totals: dict[str, float] = {}
     count = 0
     with no_grad():
-        for images, labels in loader:
+        for inputs, labels in loader:
             batch = int(labels.shape[0])
-            outputs = call_model(model, converted(images, to_device))
-            for name, value in metric(primary(outputs), to_device(labels)).items():
-                totals[name] = totals.get(name, 0.0) + float(value) * batch
+            outputs = call_model(model, converted(inputs, to_device))
+            for name, value in metric_values(metric(outputs, to_device(labels)), side.metric_keys, key).items():
+                totals[name] = totals.get(name, 0.0) + value * batch
             count += batch
     return {name: np.array(total / count) for name, total in totals.items()}
 
@@ -60,8 +81,10 @@ def reference_metrics(context: CheckContext) -> dict[str, np.ndarray]:
     torch = context.torch()
     model = context.reference_model()
     _, loader = reference_batches(context)
-    metric = _metric(context.config.reference.metric, "reference.metric", torch_topk_accuracy)
-    return evaluate(model, loader, metric, torch.no_grad, lambda t: t.to(context.reference_device.torch))
+    side = context.config.reference
+    metric = _metric(side, "reference", torch_topk_accuracy)
+    to_device = lambda t: t.to(context.reference_device.torch)  # noqa: E731
+    return evaluate(model, loader, metric, torch.no_grad, to_device, side, "reference")
 
 
 # Evaluations done in this process, by what they depend on: the metric step and the weights step evaluate
@@ -81,14 +104,16 @@ def paddle_metrics(context: CheckContext, model: Any = None) -> dict[str, np.nda
             side.dataset,
             side.dataset_kwargs,
             side.metric,
+            side.metric_kwargs,
+            side.metric_keys,
             [golden.module_digest(spec, root) for spec in (side.dataset, side.metric)],
             str(context.device),
         ]
     )
     if key not in _EVALUATED:
         _, loader = paddle_batches(context)
-        metric = _metric(side.metric, "paddle.metric", paddle_topk_accuracy)
-        _EVALUATED[key] = evaluate(model, loader, metric, paddle.no_grad, lambda t: t)
+        metric = _metric(side, "paddle", paddle_topk_accuracy)
+        _EVALUATED[key] = evaluate(model, loader, metric, paddle.no_grad, lambda t: t, side, "paddle")
     return dict(_EVALUATED[key])
 
 
