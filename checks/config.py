@@ -35,6 +35,8 @@ class Side:
     checkpoint: str = ""
     dataset: str = ""
     dataset_kwargs: dict[str, Any] = field(default_factory=dict)
+    loader: str = ""  # the porter's own builder: returns a DataLoader, a Dataset, or a tuple holding them
+    loader_kwargs: dict[str, Any] = field(default_factory=dict)
     metric: str = ""  # callable(outputs, labels, **metric_kwargs); default: top-k accuracy of [B, C] logits
     metric_kwargs: dict[str, Any] = field(default_factory=dict)
     metric_keys: tuple[str, ...] = ()  # names of a metric that returns a list or tuple
@@ -175,6 +177,8 @@ def _side(path: Path, raw: dict[str, Any], name: str) -> Side:
         checkpoint=table.get("checkpoint", str, "", "a path string"),
         dataset=table.factory("dataset", required=False),
         dataset_kwargs=table.get("dataset_kwargs", dict, {}, "an inline table of keyword arguments"),
+        loader=table.factory("loader", required=False),
+        loader_kwargs=table.get("loader_kwargs", dict, {}, "an inline table of keyword arguments"),
         metric=table.factory("metric", required=False),
         metric_kwargs=table.get("metric_kwargs", dict, {}, "an inline table of keyword arguments"),
         metric_keys=tuple(table.get("metric_keys", list, [], 'a list of names, e.g. ["top1", "top5"]')),

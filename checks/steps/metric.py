@@ -11,12 +11,11 @@ import numpy as np
 from paddle_port_checks import golden
 from paddle_port_checks.config import Side
 from paddle_port_checks.factories import load_callable
-from paddle_port_checks.golden import sample_digests
 from paddle_port_checks.inputs import call_model, converted
 from paddle_port_checks.metric_values import MetricError, metric_values
 from paddle_port_checks.outputs import primary
 from paddle_port_checks.session import CheckContext, Outcome
-from paddle_port_checks.steps.data import paddle_batches, reference_batches
+from paddle_port_checks.steps.data import data_identity, paddle_batches, reference_batches
 
 TOP_K = (1, 5)
 
@@ -99,7 +98,7 @@ def paddle_metrics(context: CheckContext, model: Any = None) -> dict[str, np.nda
     key = golden.fingerprint(
         [
             _weights_digest(model),
-            sample_digests(context.samples()),
+            data_identity(context, "paddle"),
             context.config.batch_size,
             side.dataset,
             side.dataset_kwargs,
@@ -129,6 +128,6 @@ def _weights_digest(model: Any) -> str:
 
 def run(context: CheckContext) -> Outcome:
     ref = context.reference_arrays(
-        lambda: reference_metrics(context), sample_digests(context.samples()), context.config.batch_size
+        lambda: reference_metrics(context), data_identity(context), context.config.batch_size
     )
     return Outcome(ref=ref, paddle=paddle_metrics(context))

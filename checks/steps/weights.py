@@ -13,11 +13,11 @@ import numpy as np
 
 from paddle_port_checks import golden
 from paddle_port_checks.factories import call_factory
-from paddle_port_checks.golden import sample_digests
 from paddle_port_checks.inputs import call_model
 from paddle_port_checks.outputs import model_outputs, pair_outputs
 from paddle_port_checks.schema import MappingRow, WeightMapping
 from paddle_port_checks.session import CheckContext, Outcome
+from paddle_port_checks.steps.data import data_identity
 from paddle_port_checks.steps.metric import paddle_metrics, reference_metrics
 
 
@@ -81,6 +81,8 @@ def _data_configured(context: CheckContext) -> bool:
     """The eval comparison needs both datasets and the data list; without them the outputs on the configured
     inputs and every tensor are still verified."""
     cfg = context.config
+    if cfg.reference.loader and cfg.paddle.loader:
+        return True
     return bool(cfg.reference.dataset and cfg.paddle.dataset) and cfg.resolve(cfg.data_list).exists()
 
 
@@ -126,7 +128,7 @@ def run(context: CheckContext) -> Outcome:
             )
         return {**outputs, **({f"eval_{k}": v for k, v in reference_metrics(context).items()} if evaluate else {})}
 
-    extra = (sample_digests(context.samples()), cfg.batch_size) if evaluate else ("no eval",)
+    extra = (data_identity(context), cfg.batch_size) if evaluate else ("no eval",)
     reference_side = context.reference_arrays(reference, inputs.digest(), *extra)
     with paddle.no_grad():
         paddle_outputs = model_outputs(call_model(reloaded, inputs.converted(paddle.to_tensor)))
