@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from paddle_port_checks import golden
 from paddle_port_checks.config import ConfigError
 from paddle_port_checks.device import Device, DeviceError
 from paddle_port_checks.factories import call_factory
@@ -67,8 +68,35 @@ def reference_state(context: CheckContext) -> dict[str, np.ndarray]:
     return arrays
 
 
+# The Paddle twin built in this process, by what it is built from: the steps that only evaluate it (forward,
+# metric, predict) share one in a run's worker, so a large model is built and given its weights once. One is
+# kept, so memory stays that of one model; a step that changes a model (the weights step) builds its own.
+_BUILT: dict[str, Any] = {}
+
+
 def paddle_model(context: CheckContext) -> Any:
-    """The Paddle twin with the same weights: its own .pdparams if configured, else converted ones."""
+    """The Paddle twin with the same weights, in eval mode: its own .pdparams if configured, else converted."""
+    key = _paddle_model_key(context)
+    model = _BUILT.get(key)
+    if model is None:
+        _BUILT.clear()
+        model = _BUILT[key] = _build_paddle_model(context)
+    model.eval()
+    return model
+
+
+def _paddle_model_key(context: CheckContext) -> str:
+    config, side = context.config, context.config.paddle
+    weights = (
+        golden.file_digest(config.resolve(side.checkpoint))
+        if side.checkpoint
+        else [context.weights_fingerprint(), golden.file_digest(config.resolve(config.weights_mapping))]
+    )
+    code = golden.module_digest(side.model, config.root)
+    return golden.fingerprint([side.model, side.kwargs, code, weights, str(context.device), golden.library_digest()])
+
+
+def _build_paddle_model(context: CheckContext) -> Any:
     from paddle_port_checks.convert import convert_state_dict, load_into_paddle
 
     paddle = context.paddle()
