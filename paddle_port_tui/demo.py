@@ -36,12 +36,12 @@ DEMOS: dict[str, DemoModel] = {
         excluded=("demo_port/text", "demo_port/sequence"),
     ),
     "text": DemoModel(
-        entries=("demo_port/__init__.py", "demo_port/text", "lite_text", "lite_text.txt"),
+        entries=("demo_port/__init__.py", "demo_port/training.py", "demo_port/text", "lite_text", "lite_text.txt"),
         config="demo_port/text/paddle_port.toml",
         checkpoint_module="demo_port.text.make_checkpoint",
     ),
     "sequence": DemoModel(
-        entries=("demo_port/__init__.py", "demo_port/sequence", "lite_seq", "lite_seq.txt"),
+        entries=("demo_port/__init__.py", "demo_port/training.py", "demo_port/sequence", "lite_seq", "lite_seq.txt"),
         config="demo_port/sequence/paddle_port.toml",
         checkpoint_module="demo_port.sequence.make_checkpoint",
     ),

@@ -8,15 +8,13 @@ a genuine checkpoint whose weights no default init would give, converted and ver
 
 from __future__ import annotations
 
-import argparse
-import io
-import os
 from pathlib import Path
 
 import torch
 
 from demo_port.text.torch_data import build_dataset
 from demo_port.text.torch_model import text_classifier
+from demo_port.training import command_line, train_and_save
 from paddle_port_checks.samples import read_list_file
 
 
@@ -29,29 +27,8 @@ def make_checkpoint(out: Path, list_file: Path, seed: int = 33, steps: int = 5) 
     inputs = {name: torch.stack([item[0][name] for item in items]) for name in ("input_ids", "attention_mask")}
     labels = torch.tensor([item[1] for item in items])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    model.train()
-    for _ in range(steps):
-        optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(model(**inputs), labels).backward()
-        optimizer.step()
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f"{out.name}.{os.getpid()}.partial")
-    partial.write_bytes(buffer.getvalue())
-    partial.replace(out)  # never a half-written checkpoint under the real name
-    return out
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("weights/reference.pth"))
-    parser.add_argument("--list", type=Path, default=Path("lite_text.txt"))
-    parser.add_argument("--seed", type=int, default=33)
-    parser.add_argument("--steps", type=int, default=5)
-    args = parser.parse_args()
-    print(f"wrote {make_checkpoint(args.out, args.list, args.seed, args.steps)}")
+    return train_and_save(model, inputs, labels, optimizer, steps, out)
 
 
 if __name__ == "__main__":
-    main()
+    command_line(make_checkpoint, __doc__, "lite_text.txt", 5)
