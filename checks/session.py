@@ -34,7 +34,7 @@ from paddle_port_checks.mapping import MappingError
 from paddle_port_checks.metric_values import MetricError
 from paddle_port_checks.models import WeightsError
 from paddle_port_checks.samples import SamplesError
-from paddle_port_checks.schema import Divergence, Event, Finding, StepResult, WeightMapping
+from paddle_port_checks.schema import Divergence, Event, Finding, SchemaError, StepResult, WeightMapping, read_result
 from paddle_port_checks.written import clear_for_rewrite, record_written
 
 __all__ = ["CheckContext", "Outcome", "run_check", "EXIT_PASSED", "EXIT_FAILED", "EXIT_ERROR"]
@@ -106,7 +106,7 @@ def run_check(
         config = load_config(args.config)
         apply_environment(config)
         result_dir = config.root / "result"
-        moved = clear_for_rewrite(result_dir, _step_files(config.root, step))
+        moved = clear_for_rewrite(result_dir, _step_files(config.root, step), _earlier_results_files(config.root, step))
         for note in moved:
             print(f"note: {note}", flush=True)
         device = parse_device(args.device or config.device)
@@ -173,6 +173,17 @@ def _compare(context: CheckContext, outcome: Outcome) -> list[KeyDiff]:
     if warning:
         context.warn(warning)
     return diffs
+
+
+def _earlier_results_files(root: Path, step: str) -> list[Path]:
+    """The files a readable paddle-port result of this step names (itself included): what a version that
+    kept no record of its writes left, recognised without moving it aside."""
+    path = root / STEP_BY_ID[step].result_file
+    try:
+        earlier = read_result(path)
+    except (OSError, SchemaError):
+        return []
+    return [path, *(root / relative for relative in earlier.evidence)]
 
 
 def _step_files(root: Path, step: str) -> list[Path]:

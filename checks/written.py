@@ -50,10 +50,12 @@ class _Locked:
         self._file.close()
 
 
-def clear_for_rewrite(result_dir: Path, paths: Iterable[Path]) -> list[str]:
-    """Remove the files a check is about to rewrite when they are paddle-port's own; move anyone else's aside.
-    Returns a note per file moved."""
+def clear_for_rewrite(result_dir: Path, paths: Iterable[Path], known: Iterable[Path] = ()) -> list[str]:
+    """Remove the files a check is about to rewrite when they are paddle-port's own (recorded, or `known`:
+    named by a result of an earlier paddle-port that kept no record); move anyone else's aside. Returns a
+    note per file moved."""
     notes = []
+    known = set(known)
     with _Locked(result_dir):
         written = _read(result_dir)
         for path in paths:
@@ -61,7 +63,7 @@ def clear_for_rewrite(result_dir: Path, paths: Iterable[Path]) -> list[str]:
             if signature is None:
                 continue
             relative = path.relative_to(result_dir).as_posix()
-            if written.get(relative) == signature:
+            if written.get(relative) == signature or (relative not in written and path in known):
                 path.unlink()
                 continue
             aside = _free_name(result_dir / ASIDE / relative)

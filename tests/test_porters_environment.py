@@ -70,3 +70,13 @@ def test_a_ports_own_result_files_are_moved_aside_never_deleted(tmp_path: Path) 
         "forward_diff.log",
         "forward_paddle.npy",
     ]
+
+
+def test_evidence_of_an_earlier_paddle_port_without_a_record_is_recognised_not_moved(tmp_path: Path) -> None:
+    root = copy_demo(tmp_path)
+    code, _ = run_step(root, "forward")
+    assert code == 0
+    (root / "result" / ".paddle_port_written.json").unlink()  # as an earlier version left it: no record
+    code, again = run_step(root, "forward")
+    assert code == 0 and not any("moved" in warning for warning in again["warnings"])
+    assert not (root / "result" / ".before-paddle-port").exists()
