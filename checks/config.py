@@ -303,12 +303,16 @@ TABLES = ("reference", "paddle", "input", "inputs", "outputs", "data", "weights"
 
 def _predict(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
     table = _table(path, raw, "predict", required=False)
+    sample = table.get("sample", str, "", "a path string (the sample to predict)")
+    image = table.get("image", str, "", "a path string (the sample to predict; the older name of [predict] sample)")
+    if sample and image:
+        raise table.fail("image", "is the older name of [predict] sample: give one of them")
     values = {
-        "predict_image": table.get("image", str, "", "a path string (the sample to predict)"),
+        "predict_image": sample or image,
         "export_dir": table.get("export_dir", str, "result/inference", "a path string"),
         "predict_onednn": table.get("onednn", bool, True, "true or false"),
     }
-    table.reject_unknown({"image", "export_dir", "onednn"})
+    table.reject_unknown({"sample", "image", "export_dir", "onednn"})
     return values
 
 

@@ -76,3 +76,13 @@ def test_the_library_version_is_the_distribution_version() -> None:
 
     pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
     assert paddle_port_checks.__version__ == pyproject["project"]["version"]
+
+
+def test_predict_sample_is_the_new_name_of_image_and_both_at_once_is_an_error(tmp_path) -> None:
+    from paddle_port_checks.config import ConfigError, parse_config
+
+    head = '[reference]\nmodel = "a:b"\n[paddle]\nmodel = "c:d"\n[predict]\n'
+    assert parse_config(head + 'sample = "s.txt"\n', tmp_path / "p.toml").predict_image == "s.txt"
+    assert parse_config(head + 'image = "i.jpg"\n', tmp_path / "p.toml").predict_image == "i.jpg"
+    with pytest.raises(ConfigError, match=r"\[predict.image\] is the older name of \[predict\] sample"):
+        parse_config(head + 'sample = "s.txt"\nimage = "i.jpg"\n', tmp_path / "p.toml")
