@@ -20,7 +20,7 @@ import os
 import selectors
 import signal
 import subprocess
-import sys
+import threading
 import time
 import uuid
 from collections import deque
@@ -101,19 +101,25 @@ class StepsRun:
         self.timeout_s = timeout_s if timeout_s is not None else _configured_timeout(ws)
         self.run_id = uuid.uuid4().hex
         self._cancel_requested = False
-        self._wake_read, self._wake_write = os.pipe()
+        # The wake-up pipe that lets cancel() interrupt the selector; open only while run() runs, and written
+        # only under the lock, so a late cancel() never writes into a descriptor reused for another file.
+        self._wake_lock = threading.Lock()
+        self._wake_read = self._wake_write = -1
         self._finished: dict[str, Finished] = {}
 
     # --- the public face ---------------------------------------------------------------------------
     def cancel(self) -> None:
         """Stop the run: SIGTERM to the whole tree, SIGKILL after a short grace; steps left are cancelled."""
         self._cancel_requested = True
-        with contextlib.suppress(OSError):
-            os.write(self._wake_write, b"x")
+        with self._wake_lock, contextlib.suppress(OSError):
+            if self._wake_write >= 0:
+                os.write(self._wake_write, b"x")
 
     def run(self) -> list[Finished]:
         """Run every step to its end; any exception (Ctrl+C, a listener that fails) kills the whole tree,
         records the step as cancelled and is re-raised."""
+        with self._wake_lock:
+            self._wake_read, self._wake_write = os.pipe()
         try:
             pending = list(self.steps)
             while pending and not self._cancel_requested:
@@ -124,13 +130,16 @@ class StepsRun:
                 if pending:
                     self._run_worker(pending)
                     pending = [step for step in pending if step.id not in self._finished]
-            for step in pending:  # cancelled before they began: nothing ran, nothing is recorded
-                self._finished[step.id] = Finished(step.id, "cancelled", None, None, None)
+            for step in pending:  # cancelled before they began: nothing ran, nothing is recorded in the state
+                self._finished[step.id] = Finished(step.id, "cancelled", None, None, "cancelled before it began")
+                self.listener.step_finished(step, self._finished[step.id])
             return [self._finished[step.id] for step in self.steps]
         finally:
-            for fd in (self._wake_read, self._wake_write):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            with self._wake_lock:
+                for fd in (self._wake_read, self._wake_write):
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+                self._wake_read = self._wake_write = -1
 
     def command(self, steps: Sequence[Step], nonce: str) -> list[str]:
         """The worker's argv: the workspace's interpreter, unbuffered, the steps' scripts in order."""
@@ -244,7 +253,9 @@ class _Worker:
         self.started_wall = time.time()
         self.results_before = {step.id: _signature(self.run.ws.result_path(step)) for step in self.steps}
         event_read, event_write = os.pipe()
-        env = dict(os.environ, PYTHONUNBUFFERED="1", **_configured_env(self.run.ws))
+        env = dict(os.environ)
+        env.update(_configured_env(self.run.ws))
+        env["PYTHONUNBUFFERED"] = "1"
         env.update({EVENT_FD_ENV: str(event_write), RUN_MARKER_ENV: self.run.run_id})
         if "NO_COLOR" in env:
             env.pop("FORCE_COLOR", None)
@@ -470,6 +481,8 @@ class _Worker:
         result = self._fresh_result(current)
         if self.timed_out and died:
             return Finished(step.id, "error", exit_code, None, self.timed_out)
+        if isinstance(result, str):
+            return Finished(step.id, "error", exit_code, None, result)
         if result is None:
             tail = plain("\n".join(current.tail))
             missing = self.run.ws.relative(self.run.ws.result_path(step))
@@ -478,8 +491,9 @@ class _Worker:
             return Finished(step.id, "error", exit_code, None, f"{reason}\n{tail}" if tail else reason)
         return Finished(step.id, result.status, exit_code, result, result.error)
 
-    def _fresh_result(self, current: _StepInWorker) -> StepResult | None:
-        """The result file, trusted only if this run wrote it: a new file, modified after its worker started."""
+    def _fresh_result(self, current: _StepInWorker) -> StepResult | str | None:
+        """The result file, trusted only if this run wrote it: a new file, modified after its worker started;
+        a file this run wrote that cannot be read is the problem, in words."""
         path = self.run.ws.result_path(current.step)
         signature = _signature(path)
         # 2 s of slack covers file systems with coarse timestamps; the changed signature does the rest.
@@ -488,8 +502,7 @@ class _Worker:
         try:
             return read_result(path)
         except (OSError, SchemaError) as problem:
-            print(f"paddle-port: {problem}", file=sys.stderr)
-            return None
+            return f"the check wrote a result that cannot be read: {problem}"
 
 
 def _read_ready(fd: int) -> bytes | None:
@@ -517,7 +530,7 @@ def _configured_env(ws: Workspace) -> dict[str, str]:
     except ConfigError:
         return {}  # the check itself reports the config error
     roots = os.pathsep.join(str(root) for root in config.import_roots())
-    existing = os.environ.get("PYTHONPATH", "")
+    existing = config.env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
     return {**config.env, "PYTHONPATH": f"{roots}{os.pathsep}{existing}" if existing else roots}
 
 

@@ -505,6 +505,8 @@ def test_cancel_during_the_second_of_three_steps_cancels_the_rest_and_leaves_no_
     finished = run.run()
     assert _statuses(finished) == [("forward", "passed"), ("data", "cancelled"), ("metric", "cancelled")]
     assert recorder.started() == ["forward", "data"]  # metric never began
+    # ... but its listener hears it end, so a face (the wizard) never shows it running for ever
+    assert [finished.status for finished in recorder.of("finished", "metric")] == ["cancelled"]
     assert not ws.log_path("metric").exists()
     assert _dead(pids["child"]) and _all_dead(pids["grandchild"])
     saved = load_state(ws)
@@ -704,3 +706,18 @@ def test_only_a_marker_of_this_nonce_parses():
         "plain output",
     ):
         assert worker.parse_marker("abc123", line) is None, line
+
+
+def test_a_cancel_after_the_run_ended_writes_nowhere(tmp_path):
+    ws = write_fake_workspace(tmp_path)
+    run = StepsRun(ws, ["forward"], "cpu")
+    assert _statuses(run.run()) == [("forward", "passed")]
+    reused_read, reused_write = os.pipe()  # the numbers the run's wake-up pipe had are free again
+    try:
+        run.cancel()  # must not write into whatever now holds those descriptors
+        os.set_blocking(reused_read, False)
+        with pytest.raises(BlockingIOError):
+            os.read(reused_read, 1)
+    finally:
+        os.close(reused_read)
+        os.close(reused_write)

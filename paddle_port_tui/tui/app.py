@@ -174,8 +174,9 @@ class PaddlePortApp(App[int]):
         live = self.live.get(step_id)
         if live is not None and live.finished is not None and live.finished.result is not None:
             return live.finished.result  # type: ignore[no-any-return]
-        if self.state is not None and self.state.step(step_id).status in ("pending", "running"):
-            return None
+        record = self.state.step(step_id) if self.state is not None else None
+        if record is None or record.status in ("pending", "running") or not record.result_path:
+            return None  # nothing this run wrote (an error before the result, a cancel): never an older result
         return load_result(self.ws, step_id)
 
     def relative(self, path: Path) -> str:
@@ -218,13 +219,10 @@ class PaddlePortApp(App[int]):
         except Exception as problem:  # the wizard's own fault: the run must not stay 'running' forever
             for live in lives.values():
                 if live.running:
-                    live.add_line(f"the wizard could not run this check: {problem}")
-                    live.finish(None)
+                    message = f"the wizard could not run this check: {problem}"
+                    live.add_line(message)
+                    live.finish(Finished(live.step_id, "error", None, None, message))
                     self.post_message(RunFinished(live.step_id, "error"))
-        for live in lives.values():
-            if live.running:  # cancelled before it began
-                live.finish(None)
-                self.post_message(RunFinished(live.step_id, "cancelled"))
 
     def on_run_progress(self, message: RunProgress) -> None:
         for screen in self.screen_stack:
