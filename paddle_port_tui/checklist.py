@@ -41,7 +41,9 @@ def checklist(ws: Workspace, state: State) -> list[ChecklistRow]:
     for step in STEPS:
         status = display_status(ws, state, step.id)
         record = state.steps.get(step.id) or StepState()
-        result = load_result(ws, step.id) if status not in ("pending", "running") else None
+        # Only a result the last run wrote: one that errored or was cancelled before writing one must not
+        # show the run before it (its numbers, its evidence) as if they were this run's.
+        result = load_result(ws, step.id) if status not in ("pending", "running") and record.result_path else None
         if result is not None:
             line = decisive(result)
         elif record.error:
