@@ -31,9 +31,25 @@ CACHE_FORMAT = 1
 
 
 def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes; 'missing' when absent (so creating the file changes the fingerprint)."""
+    """sha256 of a file's bytes; 'missing' when absent (so creating the file changes the fingerprint).
+    Remembered per file version (inode, size, mtime) in this process: a multi-GB checkpoint is hashed once
+    per run, not once per step and fingerprint."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return "missing"
     if not path.is_file():
         return "missing"
+    version = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if version not in _DIGESTS:
+        _DIGESTS[version] = _sha256_of(path)
+    return _DIGESTS[version]
+
+
+_DIGESTS: dict[tuple[str, int, int, int], str] = {}
+
+
+def _sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -132,6 +132,8 @@ def _settings(name: str, node: ast.Call) -> tuple[tuple[str, Any], ...] | None:
     keywords = {keyword.arg: keyword.value for keyword in node.keywords if keyword.arg}
     if name == GELU:
         value = _constant(keywords.get("approximate"), default=False)
+        if isinstance(value, str) and value.startswith("<"):  # computed: unknown, never a finding
+            return (("approximate", value),)
         return (("approximate", "tanh" if value in (True, "tanh") else "none"),)
     if name == INTERPOLATE:
         return (

@@ -32,7 +32,10 @@ def metric_values(value: Any, keys: Sequence[str], key: str) -> dict[str, float]
         items = [(keys[0] if keys else "metric", value)]
     numbers = {}
     for name, item in items:
-        array = np.asarray(to_numpy(item), dtype=np.float64)
+        try:
+            array = np.asarray(to_numpy(item), dtype=np.float64)
+        except (TypeError, ValueError):
+            raise MetricError(f"[{key}.metric] '{name}' is not a number: {item!r}") from None
         if array.size != 1:
             raise MetricError(f"[{key}.metric] '{name}' is not one number (shape {list(array.shape)})")
         numbers[str(name)] = float(array.reshape(-1)[0])

@@ -86,11 +86,18 @@ def pair_outputs(
 
 
 def _without_caches(outputs: dict[str, np.ndarray], notes: list[str], side: str) -> dict[str, np.ndarray]:
-    kept = {key: value for key, value in outputs.items() if not any(name in key for name in CACHE_OUTPUT_NAMES)}
+    kept = {key: value for key, value in outputs.items() if not _is_cache(key)}
     if len(kept) != len(outputs):
-        skipped = sorted({name for key in outputs if key not in kept for name in CACHE_OUTPUT_NAMES if name in key})
+        skipped = sorted({_is_cache(key) or "" for key in outputs if key not in kept})
         notes.append(f"{side} cache outputs not compared ({', '.join(skipped)}): their layout is the library's")
     return kept
+
+
+def _is_cache(key: str) -> str | None:
+    """The cache name a key's top-level output carries (`past_key_values`, `past_key_values_0`, `mems/1`),
+    matched as a whole name, not anywhere in the key: `cache_logits` is a result."""
+    top = key.split("/")[0]
+    return next((name for name in CACHE_OUTPUT_NAMES if re.fullmatch(rf"{name}(_\d+)*", top)), None)
 
 
 def _renamed(

@@ -31,7 +31,7 @@ def test_every_step_has_a_template_module_and_script_name() -> None:
     for step in STEPS:
         assert (templates / step.template).is_file(), step.template
         assert (steps_dir / f"{step.id}.py").is_file(), f"checks/steps/{step.id}.py"
-        assert step.script == f"test_tipc/{step.number:02d}_test_{step.id}.py"
+        assert (REPO / step.script).is_file(), f"the demo workspace has no {step.script}"
         assert step.pass_rule and step.proves and step.porter_writes
 
 

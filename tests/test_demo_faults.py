@@ -15,8 +15,6 @@ from workspaces import key, run_step
 from paddle_port_checks.steps import forward
 from paddle_port_tui.demo import CHECKPOINT, make_checkpoint, write_demo
 
-PADDLE_KWARGS = {"text": "kwargs = { vocab_size = 200, num_classes = 3 }", "sequence": None}
-
 
 @functools.cache
 def demo_template(model: str) -> Path:

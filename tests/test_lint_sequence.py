@@ -96,3 +96,18 @@ def test_functional_calls_in_the_porters_forward_are_linted_from_their_source() 
         exact[0].paddle_layer.startswith("test_lint_sequence.py:")
         and "PaddleExactGelu.forward" in exact[0].paddle_layer
     )
+
+
+class TorchComputedGelu(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = torch.nn.Linear(4, 4)
+        self.approximate = "tanh"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.nn.functional.gelu(self.proj(x), approximate=self.approximate)
+        return torch.nn.functional.interpolate(x[:, None], scale_factor=2, mode="linear", align_corners=False)
+
+
+def test_a_computed_setting_is_unknown_and_never_a_finding() -> None:
+    assert findings(TorchComputedGelu(), PaddleFunctional()) == {}

@@ -10,10 +10,10 @@ from workspaces import copy_demo, run_step, set_config
 from paddle_port_checks.config import ConfigError, parse_config
 
 REFERENCE_MODEL = 'model = "demo_port.torch_model:resnet18"'
-VENDORED = "import os\n\nSCALE = float(os.environ.get('PADDLE_PORT_TEST_SCALE', '1'))\n"
+VENDORED = "import os\n\nSCALE = float(os.environ.get('PADDLE_PORT_TEST_SCALE', '0'))\n"
 WRAPPER = (
     "import vendored_lib\n\nfrom demo_port.torch_model import resnet18\n\n\n"
-    "def build(**kwargs):\n    assert vendored_lib.SCALE == 1.0, 'the environment variable did not arrive'\n"
+    "def build(**kwargs):\n    assert vendored_lib.SCALE == 1.5, 'the environment variable did not arrive'\n"
     "    return resnet18(**kwargs)\n"
 )
 
@@ -31,11 +31,11 @@ def demo(tmp_path: Path) -> Path:
 def test_a_reference_tree_needing_its_own_import_root_runs_from_the_config_alone(demo: Path) -> None:
     code, result = run_step(demo, "forward")
     assert code == 2 and "refnet" in result["error"], "without [run] pythonpath the module is not found"
-    set_config(demo, "seed = 33", 'seed = 33\npythonpath = ["ref"]\nenv = { PADDLE_PORT_TEST_SCALE = "1" }')
+    set_config(demo, "seed = 33", 'seed = 33\npythonpath = ["ref"]\nenv = { PADDLE_PORT_TEST_SCALE = "1.5" }')
     code, result = run_step(demo, "forward")
     assert code == 0, result["error"]
     assert result["environment"]["pythonpath"][0] == str(demo / "ref")
-    assert result["environment"]["env"] == {"PADDLE_PORT_TEST_SCALE": "1"}
+    assert result["environment"]["env"] == {"PADDLE_PORT_TEST_SCALE": "1.5"}
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -61,7 +62,7 @@ def run_step(
 
     # In-process runs share sys.modules and sys.path: each runs as a new process would (no other workspace's
     # demo_port), and leaves both as it found them for the tests after it.
-    saved_path = list(sys.path)
+    saved_path, saved_environ = list(sys.path), dict(os.environ)
     _forget_workspace_modules()
     sys.path[:] = [entry for entry in sys.path if not (Path(entry) / "paddle_port.toml").is_file()]
     try:
@@ -71,6 +72,14 @@ def run_step(
     finally:
         _forget_workspace_modules()
         sys.path[:] = saved_path
+        os.environ.clear()
+        os.environ.update(saved_environ)
+        # The worker's per-process memos (built model, evaluations) belong to one run, as in a real worker.
+        from paddle_port_checks import models
+        from paddle_port_checks.steps import metric
+
+        models._BUILT.clear()
+        metric._EVALUATED.clear()
     return code, json.loads((workspace / "result" / f"{step}.json").read_text())
 
 

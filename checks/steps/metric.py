@@ -73,6 +73,8 @@ def evaluate(
             for name, value in metric_values(metric(outputs, to_device(labels)), side.metric_keys, key).items():
                 totals[name] = totals.get(name, 0.0) + value * batch
             count += batch
+    if count == 0:
+        raise MetricError(f"[{key}] the data pipeline yielded no batches: nothing to evaluate")
     return {name: np.array(total / count) for name, total in totals.items()}
 
 

@@ -51,6 +51,10 @@ def _named(batch: Any) -> dict[str, np.ndarray]:
     return {"x": batch}
 
 
+# What paddle.jit.save writes next to its prefix (Paddle 3 PIR: .json; older: .pdmodel).
+EXPORT_SUFFIXES = (".json", ".pdmodel", ".pdiparams", ".pdiparams.info")
+
+
 def is_classifier(logits: np.ndarray) -> bool:
     """Class id and probability mean something only for [batch, classes] float scores."""
     return logits.ndim == 2 and logits.dtype.kind == "f" and logits.shape[-1] > 1
@@ -62,6 +66,8 @@ def export_and_infer(context: CheckContext, model: Any, batch: Any) -> tuple[dic
     paddle = context.paddle()
     named = _named(batch)
     prefix = context.config.resolve(context.config.export_dir) / "model"
+    for suffix in EXPORT_SUFFIXES:  # an earlier export's program (a .json beside a new .pdmodel) must not be run
+        Path(f"{prefix}{suffix}").unlink(missing_ok=True)
     specs = [paddle.static.InputSpec([None, *a.shape[1:]], str(a.dtype), name) for name, a in named.items()]
     paddle.jit.save(model, str(prefix), input_spec=specs)
     program = next((prefix.with_suffix(s) for s in (".json", ".pdmodel") if prefix.with_suffix(s).is_file()), None)
@@ -96,7 +102,8 @@ def _infer(
         if not onednn:
             config.disable_mkldnn()
     predictor = inference.create_predictor(config)
-    for name, array in zip(predictor.get_input_names(), named.values(), strict=True):
+    for name in predictor.get_input_names():  # by name: an input the model never uses is pruned by jit.save
+        array = named[name]
         handle = predictor.get_input_handle(name)
         handle.reshape(list(array.shape))
         handle.copy_from_cpu(np.ascontiguousarray(array))
@@ -129,7 +136,13 @@ def run(context: CheckContext) -> Outcome:
     batch = batched(paddle_dataset(context, sample)[0][0])
     with paddle.no_grad():
         our_outputs = model_outputs(call_model(model, converted(batch, paddle.to_tensor)))
+    engine_outputs = dict(our_outputs)  # all of them, in the order the exported program returns them
     inferred, exported = export_and_infer(context, model, batch)
+    if len(inferred) != len(engine_outputs):
+        context.warn(
+            f"the exported program returns {len(inferred)} outputs where the model returns {len(engine_outputs)}: "
+            "the inference keys compare the first ones by position"
+        )
     ref_outputs, our_outputs, notes = pair_outputs(ref_outputs, our_outputs, context.config.output_names)
     for note in notes:
         context.warn(note)
@@ -157,7 +170,7 @@ def run(context: CheckContext) -> Outcome:
         reference_side.update(ref_outputs)
         paddle_side.update(our_outputs)
     # For the inference keys the reference is the Paddle training engine itself, output by output.
-    for (name, engine), inferred_output in zip(our_outputs.items(), inferred.values(), strict=False):
+    for (name, engine), inferred_output in zip(engine_outputs.items(), inferred.values(), strict=False):
         reference_side[f"inference_{name}"] = engine
         paddle_side[f"inference_{name}"] = inferred_output
     if "class_id" in exact:
