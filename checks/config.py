@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalogue import DEFAULT_MAPPING_FILE, DEFAULT_THRESHOLDS, STEP_IDS
+from .samples import DATA_FORMATS
 
 CONFIG_NAME = "paddle_port.toml"
 
@@ -76,6 +77,8 @@ class Config:
     inputs: tuple[InputSpec, ...] = (InputSpec("x", (1, 3, 224, 224), file=DEFAULT_INPUT_FILE, positional=True),)
     data_list: str = "lite_data.txt"
     data_root: str = "."
+    data_format: str = "auto"  # list | folder | tsv | jsonl; auto: by the list's suffix (a folder: ImageFolder)
+    label_field: str = "label"
     batch_size: int = 4
     num_batches: int = 2
     weights_output: str = "result/weights/model.pdparams"
@@ -238,8 +241,12 @@ def _data(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
         "data_root": table.get("root", str, ".", "a directory path string"),
         "batch_size": table.positive_int("batch_size", 4),
         "num_batches": table.positive_int("num_batches", 2),
+        "data_format": table.get("format", str, "auto", f"one of {', '.join(DATA_FORMATS)}"),
+        "label_field": table.get("label_field", str, "label", "the name of a jsonl record's label field"),
     }
-    table.reject_unknown({"list", "root", "batch_size", "num_batches"})
+    if values["data_format"] not in DATA_FORMATS:
+        raise table.fail("format", f"expected one of {', '.join(DATA_FORMATS)}, got {values['data_format']!r}")
+    table.reject_unknown({"list", "root", "batch_size", "num_batches", "format", "label_field"})
     return values
 
 

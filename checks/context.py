@@ -54,8 +54,9 @@ class CheckContext:
 
     def samples(self) -> list[Sample]:
         if self._samples is None:
+            cfg = self.config
             self._samples = read_samples(
-                self.config.resolve(self.config.data_list), self.config.resolve(self.config.data_root)
+                cfg.resolve(cfg.data_list), cfg.resolve(cfg.data_root), cfg.data_format, cfg.label_field
             )
         return self._samples
 

@@ -218,7 +218,14 @@ class GoldenCache:
         return arrays, {**info, "reused": False}
 
 
-def sample_digests(samples: Iterable[tuple[str, int]]) -> list[tuple[int, str]]:
-    """Each image's content and label, in order: a replaced photo must invalidate the reference, a moved
-    workspace (another machine, another folder) must not."""
-    return [(label, file_digest(Path(path))) for path, label in samples]
+def sample_digests(samples: Iterable[tuple[Any, int]]) -> list[tuple[int, str]]:
+    """Each sample's content and label, in order: a replaced photo must invalidate the reference, a moved
+    workspace (another machine, another folder) must not. A sample that is a file counts by its bytes; a
+    sentence (tsv) or a record (jsonl) by itself."""
+    return [(label, _sample_digest(item)) for item, label in samples]
+
+
+def _sample_digest(item: Any) -> str:
+    if isinstance(item, str) and Path(item).is_absolute() and Path(item).is_file():
+        return file_digest(Path(item))
+    return hashlib.sha256(json.dumps(item, sort_keys=True, default=str).encode()).hexdigest()

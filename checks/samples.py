@@ -6,10 +6,15 @@ step 2 comes from the pipelines, never from two readers of the list disagreeing.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-Sample = tuple[str, int]
+# (what the dataset factory reads, label): an absolute file path (images, .txt, .npy), a sentence (tsv) or
+# a JSON object (jsonl).
+Sample = tuple[Any, int]
+DATA_FORMATS = ("auto", "list", "folder", "tsv", "jsonl")
 
 
 class SamplesError(ValueError):
@@ -19,7 +24,7 @@ class SamplesError(ValueError):
 def read_list_file(list_file: Path, root: Path) -> list[Sample]:
     """Parse `relative/path.jpg <label>` lines; blank lines and `#` comments are skipped."""
     samples: list[Sample] = []
-    for number, line in enumerate(list_file.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(_lines(list_file), start=1):
         text = line.strip()
         if not text or text.startswith("#"):
             continue
@@ -49,10 +54,63 @@ def read_image_folder(folder: Path) -> list[Sample]:
     return samples
 
 
-def read_samples(source: Path, root: Path) -> list[Sample]:
-    """Samples from a list file, or from an ImageFolder directory (`lite_data/val`, say)."""
-    if source.is_dir():
+def read_tsv(list_file: Path) -> list[Sample]:
+    """`text<TAB>label` lines (the text itself is the sample); blank lines and `#` comments are skipped."""
+    samples: list[Sample] = []
+    for number, line in enumerate(_lines(list_file), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        text, tab, label = line.rpartition("\t")
+        if not tab or not label.strip().lstrip("-").isdigit():
+            raise SamplesError(f"{list_file}:{number}: expected '<text><TAB><integer label>', got {line!r}")
+        samples.append((text, int(label)))
+    return _not_empty(samples, list_file, "'<text><TAB><integer label>'")
+
+
+def read_jsonl(list_file: Path, label_field: str) -> list[Sample]:
+    """One JSON object a line; the object is the sample, its `label_field` the label."""
+    samples: list[Sample] = []
+    for number, line in enumerate(_lines(list_file), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as error:
+            raise SamplesError(f"{list_file}:{number}: not a JSON object: {error}") from None
+        label = record.get(label_field) if isinstance(record, dict) else None
+        if not isinstance(label, int) or isinstance(label, bool):
+            raise SamplesError(
+                f"{list_file}:{number}: expected an object with an integer {label_field!r}, got {line!r}"
+            )
+        samples.append((record, label))
+    return _not_empty(samples, list_file, f"JSON objects with an integer {label_field!r}")
+
+
+def _lines(list_file: Path) -> list[str]:
+    try:
+        return list_file.read_text(encoding="utf-8-sig").splitlines()  # a BOM is not part of the first line
+    except UnicodeDecodeError as error:
+        raise SamplesError(f"{list_file}: not UTF-8 text ({error})") from None
+
+
+def _not_empty(samples: list[Sample], list_file: Path, expected: str) -> list[Sample]:
+    if not samples:
+        raise SamplesError(f"{list_file}: no samples (expected {expected})")
+    return samples
+
+
+def read_samples(source: Path, root: Path, data_format: str = "auto", label_field: str = "label") -> list[Sample]:
+    """Samples from a list file (PaddleClas `path label`, tsv, jsonl) or an ImageFolder directory."""
+    if data_format == "auto":
+        data_format = "folder" if source.is_dir() else {".tsv": "tsv", ".jsonl": "jsonl"}.get(source.suffix, "list")
+    if data_format == "folder":
+        if not source.is_dir():
+            raise SamplesError(f"{source}: not a directory (expected an ImageFolder layout)")
         return read_image_folder(source)
     if not source.is_file():
         raise SamplesError(f"{source}: data list not found (expected a list file or an ImageFolder directory)")
+    if data_format == "tsv":
+        return read_tsv(source)
+    if data_format == "jsonl":
+        return read_jsonl(source, label_field)
     return read_list_file(source, root)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from paddle_port_checks.golden import file_digest
+from paddle_port_checks.golden import sample_digests
 from paddle_port_checks.inputs import call_model, converted
 from paddle_port_checks.outputs import model_outputs, pair_outputs
 from paddle_port_checks.session import CheckContext, Outcome
@@ -28,9 +28,12 @@ def prediction(logits: np.ndarray) -> dict[str, np.ndarray]:
     return {"class_id": probabilities.argmax(axis=-1), "prob": probabilities.max(axis=-1)}
 
 
-def image_path(context: CheckContext) -> Path:
+def predict_sample(context: CheckContext) -> tuple[Any, int]:
+    """`[predict] sample` (a file), else the data set's first sample (a file, a sentence, a record)."""
     cfg = context.config
-    return cfg.resolve(cfg.predict_image) if cfg.predict_image else Path(context.samples()[0][0])
+    if cfg.predict_image:
+        return str(context.existing(cfg.predict_image, "predict.sample")), 0
+    return context.samples()[0]
 
 
 def batched(item: Any) -> Any:
@@ -119,8 +122,7 @@ def _first_line(error: BaseException) -> str:
 
 
 def run(context: CheckContext) -> Outcome:
-    image = image_path(context)
-    sample = [(str(image), 0)]
+    sample = [predict_sample(context)]
 
     def reference() -> dict[str, np.ndarray]:
         torch = context.torch()
@@ -130,7 +132,7 @@ def run(context: CheckContext) -> Outcome:
             output = call_model(context.reference_model(), converted(batch, lambda a: torch.as_tensor(a).to(device)))
         return model_outputs(output)
 
-    ref_outputs = context.reference_arrays(reference, file_digest(image))
+    ref_outputs = context.reference_arrays(reference, sample_digests(sample))
     paddle = context.paddle()
     model = context.paddle_model()
     batch = batched(paddle_dataset(context, sample)[0][0])
@@ -147,7 +149,7 @@ def run(context: CheckContext) -> Outcome:
     for note in notes:
         context.warn(note)
     details: dict[str, Any] = {
-        "image": str(image),
+        "sample": str(sample[0][0])[:200],
         "exported": exported,
         "inference_reference": "paddle training engine (dygraph) on the same preprocessed input",
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import paddle
 from paddle import nn
 
@@ -28,3 +29,27 @@ class TinyTextClassifier(nn.Layer):
 
 def build(**kwargs: object) -> TinyTextClassifier:
     return TinyTextClassifier(**kwargs)  # type: ignore[arg-type]
+
+
+class TextDataset(paddle.io.Dataset):
+    """The same pipeline in Paddle's terms (the tokenising rule is the reference's)."""
+
+    def __init__(self, samples: list) -> None:
+        super().__init__()
+        self.samples = samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[dict, int]:
+        from input_twins.torch_side import tokens
+
+        ids, mask = tokens(self.samples[index][0])
+        return {
+            "input_ids": np.array(ids, dtype="int64"),
+            "attention_mask": np.array(mask, dtype="int64"),
+        }, self.samples[index][1]
+
+
+def build_dataset(samples: list) -> TextDataset:
+    return TextDataset(samples)

@@ -24,3 +24,28 @@ class TinyTextClassifier(nn.Module):
 
 def build(**kwargs: object) -> TinyTextClassifier:
     return TinyTextClassifier(**kwargs)  # type: ignore[arg-type]
+
+
+def tokens(sample: object, length: int = 6) -> tuple[list[int], list[int]]:
+    """Word ids in [1, 50) by a fixed rule, padded to `length`: both sides' pipelines share the rule."""
+    text = sample["text"] if isinstance(sample, dict) else str(sample)
+    ids = [1 + sum(map(ord, word)) % 49 for word in text.lower().split()][:length]
+    return ids + [0] * (length - len(ids)), [1] * len(ids) + [0] * (length - len(ids))
+
+
+class TextDataset(torch.utils.data.Dataset):
+    """A sentence (tsv) or a record with a "text" field (jsonl) as the two named inputs."""
+
+    def __init__(self, samples: list) -> None:
+        self.samples = samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[dict, int]:
+        ids, mask = tokens(self.samples[index][0])
+        return {"input_ids": torch.tensor(ids), "attention_mask": torch.tensor(mask)}, self.samples[index][1]
+
+
+def build_dataset(samples: list) -> TextDataset:
+    return TextDataset(samples)
