@@ -17,9 +17,11 @@ from .runner import Finished
 from .workspace import Workspace
 
 
-def _echo_child(text: str) -> None:
-    """Stream a line of child output as it is, never through rich markup (it is the porter's text)."""
-    sys.stdout.write((text if sys.stdout.isatty() else plain(text)) + "\n")
+def _echo_child(texts: list[str], terminal: bool) -> None:
+    """Stream a batch of child output as it is, never through rich markup (it is the porter's text); colour
+    codes only to a terminal. One write and one flush per batch, not per line."""
+    block = "\n".join(texts) + "\n"
+    sys.stdout.write(block if terminal else plain(block))
     sys.stdout.flush()
 
 
@@ -42,6 +44,7 @@ class Screen:
         import threading
 
         self._console: Any = None
+        self._terminal = sys.stdout.isatty()  # asked once: colour codes only to a terminal
         self._pending: list[tuple[str, str]] = []  # (rule title, message) not printed yet
         self._lock = threading.Lock()  # the loader and the main thread may both flush `_pending`
         self._loader = threading.Thread(target=self._load, daemon=True)
@@ -54,11 +57,11 @@ class Screen:
         else:
             self.console()
 
-    def echo(self, line: Any) -> None:
-        """A line of child output, after any heading still queued."""
+    def echo(self, texts: list[str]) -> None:
+        """Lines of child output, after any heading still queued."""
         if self._pending:
             self.console()
-        _echo_child(line)
+        _echo_child(texts, self._terminal)
 
     def console(self) -> Any:
         """The console, with every queued heading printed."""
@@ -103,8 +106,7 @@ class Printer(FlowListener):
         self.notes[step.id] = message
 
     def lines(self, step: Step, texts: list[str]) -> None:
-        for text in texts:
-            self.screen.echo(text)
+        self.screen.echo(texts)
 
     def step_started(self, step: Step) -> None:
         self.started.add(step.id)

@@ -35,6 +35,7 @@ class Workspace:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).expanduser().resolve()
+        self._config: tuple[tuple[int, int, int], Config] | None = None
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
@@ -78,8 +79,20 @@ class Workspace:
             return str(path)
 
     def load_config(self) -> Config:
-        """The validated config; raises ConfigError (file, key, expectation) for a bad or missing one."""
-        return load_config(self.config_path)
+        """The validated config; raises ConfigError (file, key, expectation) for a bad or missing one.
+
+        Parsed once per version of the file (inode, size, mtime): a run asks for it from many places (the
+        device, the interpreter, the timeout, the environment), and an edit is still seen at once."""
+        try:
+            stat = self.config_path.stat()
+            version: tuple[int, int, int] | None = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            version = None
+        if version is None or self._config is None or self._config[0] != version:
+            config = load_config(self.config_path)  # a missing file raises its own ConfigError
+            self._config = (version, config) if version is not None else None
+            return config
+        return self._config[1]
 
     def config_hash(self) -> str:
         return file_hash(self.config_path)

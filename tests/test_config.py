@@ -86,3 +86,15 @@ def test_predict_sample_is_the_new_name_of_image_and_both_at_once_is_an_error(tm
     assert parse_config(head + 'image = "i.jpg"\n', tmp_path / "p.toml").predict_image == "i.jpg"
     with pytest.raises(ConfigError, match=r"\[predict.image\] is the older name of \[predict\] sample"):
         parse_config(head + 'sample = "s.txt"\nimage = "i.jpg"\n', tmp_path / "p.toml")
+
+
+def test_a_workspace_parses_its_config_once_per_version_and_sees_an_edit(tmp_path) -> None:
+    from paddle_port_tui.workspace import Workspace
+
+    config = tmp_path / "paddle_port.toml"
+    config.write_text('[reference]\nmodel = "a:b"\n[paddle]\nmodel = "c:d"\n[run]\ndevice = "cpu"\n')
+    ws = Workspace(tmp_path)
+    first = ws.load_config()
+    assert ws.load_config() is first, "unchanged file: parsed once"
+    config.write_text(config.read_text().replace('"cpu"', '"gpu:1"'))
+    assert ws.load_config().device == "gpu:1"

@@ -46,11 +46,8 @@ def step_strip(statuses: dict[str, str], current: str, width: int) -> Text:
             return Text(f"▸{label} ", style=f"{style} reverse")
         return Text(f" {label} ", style=style)
 
-    for named in (True, False):
-        strip = Text(" ").join(cell(step, named) for step in STEPS)
-        if strip.cell_len <= width or not named:
-            return strip
-    return strip
+    strip = Text(" ").join(cell(step, True) for step in STEPS)
+    return strip if strip.cell_len <= width else Text(" ").join(cell(step, False) for step in STEPS)
 
 
 class WizardScreen(Screen[None]):
