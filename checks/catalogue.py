@@ -142,13 +142,15 @@ STEPS: tuple[Step, ...] = (
         id="predict",
         title="prediction program and Paddle Inference",
         template="check.py.j2",
-        keys="class_id, prob, inference_logits, inference_class_id",
+        keys="class_id, prob, inference_logits, inference_class_id (+ program, program_vs_inference)",
         method="mean",
         threshold=1e-5,
         rule="class ids equal; prob and logits mean abs diff <= 1e-5",
-        proves="One image through both training engines gives the same class and probability; the model "
-        "exported with paddle.jit.save and run by a Paddle Inference predictor matches the training engine.",
-        porter_writes="Optionally [predict] image; the export goes to [predict] export_dir.",
+        proves="One sample through both training engines gives the same class and probability; the model "
+        "exported with paddle.jit.save and run by a Paddle Inference predictor matches the training engine; "
+        "the porter's own prediction programs, when named, answer alike and as Paddle Inference does.",
+        porter_writes="Optionally [predict] sample, and your own programs as [predict] reference / paddle; "
+        "the export goes to [predict] export_dir.",
         pitfalls=(
             "Preprocessing in the prediction program differs from the eval pipeline.",
             "Dynamic-to-static export fails on Python control flow that depends on tensor values.",

@@ -85,6 +85,11 @@ class Config:
     weights_mapping: str = DEFAULT_MAPPING_FILE
     predict_image: str = ""
     predict_onednn: bool = True  # CPU inference tries oneDNN first, then without it
+    # The porter's own prediction programs: callable(sample, **kwargs) -> outputs, compared by step 5.
+    predict_reference: str = ""
+    predict_reference_kwargs: dict[str, Any] = field(default_factory=dict)
+    predict_paddle: str = ""
+    predict_paddle_kwargs: dict[str, Any] = field(default_factory=dict)
     export_dir: str = "result/inference"
     python: str = ""
     device: str = "cpu"
@@ -319,7 +324,11 @@ def _predict(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
         "export_dir": table.get("export_dir", str, "result/inference", "a path string"),
         "predict_onednn": table.get("onednn", bool, True, "true or false"),
     }
-    table.reject_unknown({"sample", "image", "export_dir", "onednn"})
+    for side in ("reference", "paddle"):
+        values[f"predict_{side}"] = table.factory(side, required=False)
+        values[f"predict_{side}_kwargs"] = table.get(f"{side}_kwargs", dict, {}, "an inline table of keyword arguments")
+    known = {"sample", "image", "export_dir", "onednn", "reference", "reference_kwargs", "paddle", "paddle_kwargs"}
+    table.reject_unknown(known)
     return values
 
 

@@ -120,21 +120,27 @@ class CheckContext:
             [
                 side.model,
                 side.kwargs,
-                golden.module_digest(side.model, cfg.root),
+                self.reference_code(side.model),
                 checkpoint,
                 cfg.seed,
                 golden.library_digest(),
             ]
         )
 
+    def reference_code(self, spec: str) -> str:
+        """The digest of the reference side's code behind `module:callable`, the Paddle twin's files left out."""
+        cfg = self.config
+        leave_out = golden.paddle_side_files(cfg.reference.model, cfg.paddle.model, cfg.root)
+        return golden.module_digest(spec, cfg.root, leave_out)
+
     def reference_fingerprint(self, *extra: Any) -> str:
         """Everything a reference result of this step depends on, plus the step's own extras."""
-        cfg, side = self.config, self.config.reference
+        side = self.config.reference
         parts = {
             "step": self.step,
             "weights": self.weights_fingerprint(),
             "side": [side.dataset, side.dataset_kwargs, side.metric, side.metric_kwargs, side.metric_keys],
-            "code": [golden.module_digest(spec, cfg.root) for spec in (side.dataset, side.metric)],
+            "code": [self.reference_code(spec) for spec in (side.dataset, side.metric)],
             "device": str(self.reference_device),
             "checks": golden.library_digest(),
             "extra": extra,

@@ -57,13 +57,14 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def module_digest(spec: str, root: Path) -> str:
+def module_digest(spec: str, root: Path, leave_out: frozenset[Path] = frozenset()) -> str:
     """A digest of the code behind `module:callable`, without importing it.
 
     For the porter's own code (inside the workspace) it covers the factory's module and every workspace
     module it imports, followed statically through the import statements: a model spread over several
     files counts whole, while the Paddle twin sitting in the same package does not (editing the port must
-    not throw the reference away). For installed code the distribution version stands for the code.
+    not throw the reference away; `leave_out` names more such files). For installed code the distribution
+    version stands for the code.
     """
     if not spec:
         return ""
@@ -77,8 +78,23 @@ def module_digest(spec: str, root: Path) -> str:
             return f"{top}=={importlib.metadata.version(top)}"
         except importlib.metadata.PackageNotFoundError:
             return file_digest(origin)
-    files = _workspace_closure(module_name, root)
+    files = _workspace_closure(module_name, root) - leave_out
     return fingerprint([(str(path.relative_to(root.resolve())), file_digest(path)) for path in sorted(files)])
+
+
+def paddle_side_files(reference_model: str, paddle_model: str, root: Path) -> frozenset[Path]:
+    """The Paddle twin's own files, left out of the reference side's digests: a fix to the port must not
+    throw the reference away, also when shared code reaches them (a tutorial's utilities.py imports both
+    trees). They are the workspace files only the Paddle model reaches, plus its whole top-level package
+    when that is not the reference model's (`paddlevision` beside a vendored `torchvision`)."""
+    reference_module, paddle_module = reference_model.partition(":")[0], paddle_model.partition(":")[0]
+    files = _workspace_closure(paddle_module, root) - _workspace_closure(reference_module, root)
+    paddle_top = paddle_module.split(".")[0]
+    package = _origin(paddle_top)
+    own_package = package is not None and package.name == "__init__.py" and _inside(package, root)
+    if own_package and package and paddle_top != reference_module.split(".")[0]:
+        files |= {path.resolve() for path in package.parent.rglob("*.py")}
+    return frozenset(files)
 
 
 def _origin(module_name: str) -> Path | None:

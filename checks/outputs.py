@@ -20,14 +20,40 @@ def to_numpy(tensor: Any) -> np.ndarray:
     return np.asarray(tensor.numpy() if hasattr(tensor, "numpy") else tensor)
 
 
+def plain_values(values: Sequence[Any]) -> np.ndarray | None:
+    """A list of plain strings or numbers (a batch's raw texts, lengths or ids, as both DataLoaders collate
+    them) as one array, or None for anything else. Strings become their code points, zero-padded, so a
+    changed character is a non-zero difference at [sample, position] and a lost one a shape mismatch."""
+    if not values:
+        return None
+    if all(isinstance(value, str) for value in values):
+        return text_codes(values)
+    if all(isinstance(value, (int, float)) for value in values):  # bool is an int: a batch of flags too
+        return np.asarray(values)
+    return None
+
+
+def text_codes(texts: Sequence[str]) -> np.ndarray:
+    """Strings as a [len(texts), longest] array of code points, zero-padded."""
+    codes = np.zeros((len(texts), max(map(len, texts), default=0)), dtype=np.int64)
+    for row, text in enumerate(texts):
+        codes[row, : len(text)] = [ord(character) for character in text]
+    return codes
+
+
 def named_arrays(outputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Flatten `{key: tensor | tuple | list | dict}` into `{key: array}`, `key_0, key_1` or `key/name`."""
+    """Flatten `{key: tensor | tuple | list | dict}` into `{key: array}`, `key_0, key_1` or `key/name`; a list
+    of plain strings or numbers is one array (`plain_values`)."""
     arrays: dict[str, np.ndarray] = {}
     for key, value in outputs.items():
         if isinstance(value, Mapping):
             arrays.update(named_arrays({f"{key}/{name}": item for name, item in value.items()}))
+        elif isinstance(value, (tuple, list)) and (plain := plain_values(value)) is not None:
+            arrays[key] = plain
         elif isinstance(value, (tuple, list)):
             arrays.update(named_arrays({f"{key}_{index}": item for index, item in enumerate(value)}))
+        elif isinstance(value, str):  # a lone string (a batch of one text): its code points
+            arrays[key] = text_codes([value])[0]
         elif value is not None:
             arrays[key] = to_numpy(value)
     return arrays

@@ -1,4 +1,4 @@
-"""The small data set: a PaddleClas list file (`path/to/image.jpg <label>`) or an ImageFolder tree.
+"""The small data set: a list file (`path/to/image.jpg <label>`), an ImageFolder tree, a tsv or a jsonl.
 
 Both sides' dataset factories receive the same parsed `(image path, label)` list, so a difference in
 step 2 comes from the pipelines, never from two readers of the list disagreeing.
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+ARRAY_SUFFIXES = {".npy", ".npz"}  # a feature-array data set: one array file per sample
 # (what the dataset factory reads, label): an absolute file path (images, .txt, .npy), a sentence (tsv) or
 # a JSON object (jsonl).
 Sample = tuple[Any, int]
@@ -41,16 +42,19 @@ def read_list_file(list_file: Path, root: Path) -> list[Sample]:
 
 
 def read_image_folder(folder: Path) -> list[Sample]:
-    """ImageFolder layout: one sub-folder per class, labels by sorted class name (torchvision's rule)."""
+    """ImageFolder layout: one sub-folder per class, labels by sorted class name (torchvision's rule); the
+    files are images or arrays (.npy, .npz)."""
     classes = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
     samples = [
         (str(image.resolve()), label)
         for label, name in enumerate(classes)
         for image in sorted((folder / name).iterdir())
-        if image.suffix.lower() in IMAGE_SUFFIXES
+        if image.suffix.lower() in IMAGE_SUFFIXES | ARRAY_SUFFIXES
     ]
     if not samples:
-        raise SamplesError(f"{folder}: no images in class sub-folders (expected {folder}/<class>/<image>.jpg)")
+        raise SamplesError(
+            f"{folder}: no images or arrays in class sub-folders (expected {folder}/<class>/<image>.jpg or .npy)"
+        )
     return samples
 
 

@@ -146,8 +146,11 @@ def run_check(
 
 
 def apply_environment(config: Config) -> None:
-    """`[run] env` and `[run] pythonpath` for a check run by hand; the app's worker gets them at its start
-    already (before any framework is imported, which some variables need)."""
+    """`[run] env` and `[run] pythonpath` for a check run by hand (the app's worker gets them at its start
+    already, before any framework is imported, which some variables need), and the workspace root as the
+    working directory: the porter's builders and programs open paths relative to it, as a port's own
+    scripts do when run from the repo root."""
+    os.chdir(config.root)
     os.environ.update(config.env)
     for root in reversed(config.import_roots()):
         entry = str(root)

@@ -58,3 +58,32 @@ def test_the_reference_code_is_followed_through_its_imports_only(tmp_path: Path)
         sys.path.remove(str(workspace))
         forget_demo_port()
     assert files == {"__init__.py", "torch_model.py", "blocks.py"}  # not paddle_model.py: the port may change
+
+
+def test_shared_code_that_reaches_the_paddle_tree_leaves_the_paddle_files_out_of_the_reference(
+    tmp_path: Path,
+) -> None:
+    from paddle_port_checks.golden import module_digest, paddle_side_files
+
+    # A tutorial layout: utilities.py imports both a vendored torchvision and the port's paddlevision.
+    for tree, package in (("ref", "torchvision"), ("port", "paddlevision")):
+        (tmp_path / tree / package).mkdir(parents=True)
+        (tmp_path / tree / package / "__init__.py").write_text("from . import models\n")
+        (tmp_path / tree / package / "models.py").write_text("def net():\n    return 1\n")
+        (tmp_path / tree / package / "transforms.py").write_text("STD = 0.225\n")
+    (tmp_path / "utilities.py").write_text("import torchvision\nimport paddlevision.transforms\n")
+    roots = [str(tmp_path / "ref"), str(tmp_path / "port"), str(tmp_path)]
+    sys.path[:0] = roots
+    try:
+        leave_out = paddle_side_files("torchvision.models:net", "paddlevision.models:net", tmp_path)
+        assert {path.name for path in leave_out} == {"__init__.py", "models.py", "transforms.py"}
+        assert all("port" in path.parts for path in leave_out)
+        before = module_digest("utilities:build", tmp_path, leave_out)
+        (tmp_path / "port/paddlevision/transforms.py").write_text("STD = 0.224\n")  # the port changes
+        assert module_digest("utilities:build", tmp_path, leave_out) == before
+        (tmp_path / "ref/torchvision/models.py").write_text("def net():\n    return 2  # changed\n")  # the reference
+        assert module_digest("utilities:build", tmp_path, leave_out) != before
+    finally:
+        del sys.path[:3]
+        for name in [n for n in sys.modules if n.split(".")[0] in ("torchvision", "paddlevision", "utilities")]:
+            del sys.modules[name]

@@ -62,7 +62,7 @@ def run_step(
 
     # In-process runs share sys.modules and sys.path: each runs as a new process would (no other workspace's
     # demo_port), and leaves both as it found them for the tests after it.
-    saved_path, saved_environ = list(sys.path), dict(os.environ)
+    saved_path, saved_environ, saved_cwd = list(sys.path), dict(os.environ), os.getcwd()
     _forget_workspace_modules()
     sys.path[:] = [entry for entry in sys.path if not (Path(entry) / "paddle_port.toml").is_file()]
     try:
@@ -71,6 +71,7 @@ def run_step(
         code = run_check(step, workspace, compute or module.run, config, after_compare=after_compare)
     finally:
         _forget_workspace_modules()
+        os.chdir(saved_cwd)
         sys.path[:] = saved_path
         os.environ.clear()
         os.environ.update(saved_environ)

@@ -63,10 +63,10 @@ def paddle_batches(context: CheckContext) -> Any:
     )
 
 
-def own_loader(context: CheckContext, side_name: str, loader_class: Any) -> tuple[Any, Any]:
-    """The porter's builder as it is (no arguments, or loader_kwargs), returning a DataLoader, a Dataset, or
-    a tuple holding them (`(dataset, loader)`, as the tutorial ports' builders do). A loader that shuffles or
-    uses worker processes is rebuilt over its own dataset without them, and the run says so."""
+def own_dataset(context: CheckContext, side_name: str, loader_class: Any) -> tuple[Any, Any]:
+    """The porter's builder called as it is (no arguments, or loader_kwargs): its dataset, and its loader
+    when it returned one. It may return a DataLoader, a Dataset, or a tuple holding them (`(dataset,
+    loader)`, as the tutorial ports' builders do)."""
     side = context.config.reference if side_name == "reference" else context.config.paddle
     built = call_factory(side.loader, f"{side_name}.loader", **side.loader_kwargs)
     parts = list(built) if isinstance(built, (tuple, list)) else [built]
@@ -80,6 +80,13 @@ def own_loader(context: CheckContext, side_name: str, loader_class: Any) -> tupl
             f"{side_name}.loader",
             f"returned {type(built).__name__}: expected a DataLoader, a Dataset, or a tuple holding them",
         )
+    return dataset, loader
+
+
+def own_loader(context: CheckContext, side_name: str, loader_class: Any) -> tuple[Any, Any]:
+    """The porter's (dataset, loader). A loader that shuffles or uses worker processes is rebuilt over its
+    own dataset without them, and the run says so; a bare dataset is batched here."""
+    dataset, loader = own_dataset(context, side_name, loader_class)
     batch_size = _batch_size(loader) or context.config.batch_size
     reasons = _why_rebuild(loader)
     if loader is None or reasons:
@@ -119,7 +126,12 @@ def data_identity(context: CheckContext, side_name: str = "reference") -> Any:
     builder (its code and arguments)."""
     side = context.config.reference if side_name == "reference" else context.config.paddle
     if side.loader:
-        return ["loader", side.loader, side.loader_kwargs, golden.module_digest(side.loader, context.config.root)]
+        code = (
+            context.reference_code(side.loader)
+            if side_name == "reference"
+            else golden.module_digest(side.loader, context.config.root)
+        )
+        return ["loader", side.loader, side.loader_kwargs, code]
     return sample_digests(context.samples())
 
 

@@ -8,11 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from paddle_port_checks.config import ConfigError, Side
 from paddle_port_checks.golden import sample_digests
 from paddle_port_checks.inputs import call_model, converted
 from paddle_port_checks.outputs import model_outputs, pair_outputs
+from paddle_port_checks.predict_programs import PROGRAM, own_programs, program_outputs
 from paddle_port_checks.session import CheckContext, Outcome
-from paddle_port_checks.steps.data import paddle_dataset, reference_dataset
+from paddle_port_checks.steps.data import data_identity, own_dataset, paddle_dataset, reference_dataset
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -29,11 +31,37 @@ def prediction(logits: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def predict_sample(context: CheckContext) -> tuple[Any, int]:
-    """`[predict] sample` (a file), else the data set's first sample (a file, a sentence, a record)."""
+    """`[predict] sample` (a file), else the data set's first sample (a file, a sentence, a record); with
+    the porter's own loaders, the first entry of the Paddle loader's dataset."""
     cfg = context.config
     if cfg.predict_image:
         return str(context.existing(cfg.predict_image, "predict.sample")), 0
-    return context.samples()[0]
+    if not loader_only(cfg.paddle):
+        return context.samples()[0]
+    entries = dataset_samples(own_dataset(context, "paddle", context.paddle().io.DataLoader)[0])
+    if entries:
+        return str(Path(str(entries[0][0])).resolve()), int(entries[0][1])
+    if cfg.predict_reference or cfg.predict_paddle:
+        raise ConfigError(
+            cfg.path,
+            "predict.sample",
+            "is required: [paddle.loader]'s dataset keeps no `samples` list to take one from",
+        )
+    return "the first item of [paddle.loader]'s dataset", 0
+
+
+def loader_only(side: Side) -> bool:
+    return bool(side.loader) and not side.dataset
+
+
+def dataset_samples(dataset: Any) -> list[Any] | None:
+    """The (path, label) list an ImageFolder-style dataset keeps (torchvision's and paddle's `samples`,
+    older `imgs`), or None."""
+    for name in ("samples", "imgs"):
+        entries = getattr(dataset, name, None)
+        if isinstance(entries, list) and entries and isinstance(entries[0], (tuple, list)) and entries[0]:
+            return entries
+    return None
 
 
 def batched(item: Any) -> Any:
@@ -121,21 +149,68 @@ def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[-1][:200]
 
 
+def engine_input(context: CheckContext, side_name: str, sample: tuple[Any, int]) -> tuple[Any, bool]:
+    """One preprocessed input for a training engine, as a batch of one, and whether it is the sample's: the
+    dataset factory over the sample, else the porter's own loader's dataset item whose path is the sample's
+    (its builder reads its own data; without such an item, its first)."""
+    side = context.config.reference if side_name == "reference" else context.config.paddle
+    found = True
+    if not loader_only(side):
+        build = reference_dataset if side_name == "reference" else paddle_dataset
+        item = build(context, [sample])[0]
+    else:
+        framework = context.torch().utils.data if side_name == "reference" else context.paddle().io
+        dataset = own_dataset(context, side_name, framework.DataLoader)[0]
+        index = sample_index(dataset, sample[0])
+        found = index is not None
+        item = dataset[index or 0]
+    is_pair = isinstance(item, (tuple, list)) and len(item) == 2
+    return batched(item[0] if is_pair else item), found
+
+
+def sample_index(dataset: Any, sample: Any) -> int | None:
+    entries = dataset_samples(dataset) or []
+    wanted = Path(str(sample)).resolve()
+    return next((i for i, entry in enumerate(entries) if Path(str(entry[0])).resolve() == wanted), None)
+
+
+def program_identity(context: CheckContext) -> list[Any]:
+    cfg = context.config
+    if not cfg.predict_reference:
+        return []
+    return [cfg.predict_reference, cfg.predict_reference_kwargs, context.reference_code(cfg.predict_reference)]
+
+
 def run(context: CheckContext) -> Outcome:
+    cfg = context.config
     sample = [predict_sample(context)]
 
     def reference() -> dict[str, np.ndarray]:
         torch = context.torch()
         device = context.reference_device.torch
-        batch = batched(reference_dataset(context, sample)[0][0])
+        batch, _ = engine_input(context, "reference", sample[0])
         with torch.no_grad():
             output = call_model(context.reference_model(), converted(batch, lambda a: torch.as_tensor(a).to(device)))
-        return model_outputs(output)
+        arrays = model_outputs(output)
+        if cfg.predict_reference:
+            program, kwargs = cfg.predict_reference, cfg.predict_reference_kwargs
+            answer = program_outputs(program, "predict.reference", sample[0][0], kwargs)
+            arrays.update({f"{PROGRAM}{name}": value for name, value in answer.items()})
+        return arrays
 
-    ref_outputs = context.reference_arrays(reference, sample_digests(sample))
+    identity = [sample_digests(sample), data_identity(context), program_identity(context)]
+    cached = context.reference_arrays(reference, *identity)
+    ref_program = {key.removeprefix(PROGRAM): value for key, value in cached.items() if key.startswith(PROGRAM)}
+    ref_outputs = {key: value for key, value in cached.items() if not key.startswith(PROGRAM)}
     paddle = context.paddle()
     model = context.paddle_model()
-    batch = batched(paddle_dataset(context, sample)[0][0])
+    batch, found = engine_input(context, "paddle", sample[0])
+    if not found:
+        context.warn(
+            f"[predict] sample {sample[0][0]} is not in [paddle.loader]'s dataset (no `samples` entry with its "
+            "path): the training engines and Paddle Inference predict the dataset's first item, and the own "
+            "prediction programs are compared with each other only"
+        )
     with paddle.no_grad():
         our_outputs = model_outputs(call_model(model, converted(batch, paddle.to_tensor)))
     engine_outputs = dict(our_outputs)  # all of them, in the order the exported program returns them
@@ -145,11 +220,12 @@ def run(context: CheckContext) -> Outcome:
             f"the exported program returns {len(inferred)} outputs where the model returns {len(engine_outputs)}: "
             "the inference keys compare the first ones by position"
         )
-    ref_outputs, our_outputs, notes = pair_outputs(ref_outputs, our_outputs, context.config.output_names)
+    ref_outputs, our_outputs, notes = pair_outputs(ref_outputs, our_outputs, cfg.output_names)
     for note in notes:
         context.warn(note)
     details: dict[str, Any] = {
         "sample": str(sample[0][0])[:200],
+        "engine_input": "the sample through each side's dataset" if found else "the first item of each dataset",
         "exported": exported,
         "inference_reference": "paddle training engine (dygraph) on the same preprocessed input",
     }
@@ -178,5 +254,11 @@ def run(context: CheckContext) -> Outcome:
     if "class_id" in exact:
         reference_side["inference_class_id"] = paddle_side["class_id"]
         paddle_side["inference_class_id"] = prediction(next(iter(inferred.values())))["class_id"]
+    engines = (first_ours, next(iter(inferred.values()))) if found else None
+    for compared in own_programs(cfg, sample[0][0], ref_program, engines):
+        reference_side.update(compared.ref)
+        paddle_side.update(compared.paddle)
+        exact.update(compared.methods)
+        details.setdefault("programs", []).append(compared.said)
     floats = {key for key in paddle_side if key not in exact and key != "prob"}
     return Outcome(ref=reference_side, paddle=paddle_side, details=details, methods=exact, float_outputs=floats)

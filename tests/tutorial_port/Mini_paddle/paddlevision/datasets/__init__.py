@@ -1,0 +1,3 @@
+from paddlevision.datasets.folder import ImageFolder
+
+__all__ = ["ImageFolder"]

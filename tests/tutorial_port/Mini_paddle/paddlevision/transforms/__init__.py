@@ -1,0 +1,3 @@
+from paddlevision.transforms.presets import ClassificationPresetEval
+
+__all__ = ["ClassificationPresetEval"]

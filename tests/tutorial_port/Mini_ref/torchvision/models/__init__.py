@@ -1,0 +1,3 @@
+from torchvision.models.alexnet import MiniAlexNet, mini_alexnet
+
+__all__ = ["MiniAlexNet", "mini_alexnet"]

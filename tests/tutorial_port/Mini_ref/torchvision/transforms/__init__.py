@@ -1,0 +1,3 @@
+from torchvision.transforms.presets import ClassificationPresetEval
+
+__all__ = ["ClassificationPresetEval"]
