@@ -1,4 +1,5 @@
-"""Cost of first-divergence localisation on a ResNet-50 twin at 224x224, next to the plain forwards and PaDiff.
+"""Cost of first-divergence localisation and of the float64 replay on a ResNet-50 twin at 224x224, next to the
+plain forwards and PaDiff; the replay's verdict on this faithful pair is printed too (a false alarm shows).
 
 Each measurement runs in its own child process, so its peak RSS (``ru_maxrss`` of that process) is its own;
 tracemalloc would miss the C++ allocators of both frameworks. Every child builds the same pair (Paddle's
@@ -24,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-MODES = ("plain", "localize", "plain_backward", "localize_backward", "padiff")
+MODES = ("plain", "localize", "replay", "plain_backward", "localize_backward", "padiff")
 
 
 def build_torch_resnet50(num_classes: int = 1000) -> Any:
@@ -144,8 +145,19 @@ def _operation(mode: str, torch_model: Any, paddle_model: Any, x: Any) -> Callab
             options={"atol": 1e-5},
         )
 
+    def float64_replay() -> dict[str, Any]:
+        from paddle_port_checks import replay
+
+        ref64 = replay.torch_float64_outputs(torch, torch_model, x)["logits"]
+        paddle64 = replay.paddle_float64_outputs(paddle, paddle_model, x)["logits"]
+        with torch.no_grad():
+            ref32 = torch_model(torch.from_numpy(x)).numpy()
+        figures = replay.KeyReplay(replay.statistic(ref64, paddle64, "mean"), replay.statistic(ref32, ref64, "mean"))
+        return {"float64_diff": figures.float64_diff, "noise_floor": figures.noise_floor, "verdict": figures.verdict(0)}
+
     operations = {
         "plain": plain,
+        "replay": float64_replay,
         "plain_backward": plain_backward,
         "padiff": padiff,
         "localize": lambda: localize(torch_model, paddle_model, x),
@@ -174,9 +186,10 @@ def _child(mode: str, repeat: int, size: int) -> dict[str, Any]:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     times = []
+    answer = None
     for _ in range(repeat):
         start = time.perf_counter()
-        operation()
+        answer = operation()
         times.append(time.perf_counter() - start)
     sampling = False
     sampler.join()
@@ -186,6 +199,7 @@ def _child(mode: str, repeat: int, size: int) -> dict[str, Any]:
         "times_s": times,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "phase_peak_mb": (peak[0] - baseline) / 2**20,
+        "answer": answer if isinstance(answer, dict) else None,
     }
 
 
@@ -221,6 +235,12 @@ def main() -> None:
             print(f"{mode:<20} error: {result['error']}")
             continue
         print(f"{mode:<20}{result['time_s']:>9.3f}{result['peak_rss_mb']:>13.0f}{result['phase_peak_mb']:>11.0f}")
+    replayed = results.get("replay", {}).get("answer")
+    if replayed:
+        print(
+            f"float64 replay on this faithful pair: float64 diff {replayed['float64_diff']:.3g}, noise floor "
+            f"{replayed['noise_floor']:.3g}: {replayed['verdict']} (a false alarm would say 'math differs')"
+        )
     if "padiff" not in results:
         print("padiff: not importable (pip install padiff==0.2.0 pyyaml), not measured")
     _print_ratios(results)
@@ -239,6 +259,7 @@ def _print_ratios(results: dict[str, dict[str, Any]]) -> None:
     )
     for numerator, denominator in (
         ("localize", "plain"),
+        ("replay", "plain"),
         ("localize_backward", "plain_backward"),
         ("localize_backward", "padiff"),
         ("plain_backward", "padiff"),

@@ -43,12 +43,14 @@ def compare(
     paddle: Mapping[str, Any],
     threshold: float | Mapping[str, float],
     method: str | Mapping[str, str] = "mean",
+    allclose: Mapping[str, tuple[float, float]] | None = None,
 ) -> list[KeyDiff]:
     """Compare every key of ``ref`` and ``paddle``: the reference's keys in order, then extra Paddle keys.
 
     ``threshold`` is one number for all keys, or a mapping looked up by the full key, then by each
     parent ("a/b" for "a/b/c", then "a"), then "*". ``method`` likewise: one name, or a mapping (keys
-    that must be exact decide on the max, float outputs on the mean).
+    that must be exact decide on the max, float outputs on the mean). ``allclose`` names the keys decided
+    by ``(atol, rtol)`` instead, element by element, as numpy.allclose and torch.testing.assert_close do.
     """
     if isinstance(method, str):
         methods_checked(method)  # reject an unknown method even when there is nothing to compare
@@ -57,18 +59,33 @@ def compare(
     diffs = []
     for name in keys:
         key_method = method if isinstance(method, str) else _lookup(name, method, "method")
-        diffs.append(_compare_key(name, flat_ref, flat_paddle, threshold_for(name, threshold), key_method))
+        tolerances = (allclose or {}).get(name)
+        diffs.append(_compare_key(name, flat_ref, flat_paddle, threshold_for(name, threshold), key_method, tolerances))
     return diffs
 
 
 def _compare_key(
-    key: str, flat_ref: Mapping[str, Any], flat_paddle: Mapping[str, Any], threshold: float, method: str
+    key: str,
+    flat_ref: Mapping[str, Any],
+    flat_paddle: Mapping[str, Any],
+    threshold: float,
+    method: str,
+    allclose: tuple[float, float] | None,
 ) -> KeyDiff:
     if key not in flat_paddle:
         return _unpaired(key, threshold, method, "missing in paddle output", ref=flat_ref[key])
     if key not in flat_ref:
         return _unpaired(key, threshold, method, "extra key in paddle output", paddle=flat_paddle[key])
-    return compare_arrays(key, flat_ref[key], flat_paddle[key], threshold, method)
+    return compare_arrays(key, flat_ref[key], flat_paddle[key], threshold, method, allclose)
+
+
+def rule_text(threshold: float, method: str, allclose: tuple[float, float] | None = None) -> str:
+    """The rule that decides a key, in words (shown beside every verdict)."""
+    if allclose is not None:
+        atol, rtol = allclose
+        return f"|paddle - ref| <= {atol:g} + {rtol:g} * |ref| at every element"
+    named = "min, max and mean" if method == "all" else method
+    return f"{named} abs diff <= {threshold:g}"
 
 
 def methods_checked(method: str) -> tuple[str, ...]:
@@ -96,10 +113,21 @@ def threshold_for(key: str, threshold: float | Mapping[str, float]) -> float:
     return value
 
 
-def compare_arrays(key: str, ref: Any, paddle: Any, threshold: float, method: str = "mean") -> KeyDiff:
-    """Compare one pair of arrays (or scalars); any problem fails the key and names what is wrong."""
+def compare_arrays(
+    key: str, ref: Any, paddle: Any, threshold: float, method: str = "mean", allclose: tuple[float, float] | None = None
+) -> KeyDiff:
+    """Compare one pair of arrays (or scalars); any problem fails the key and names what is wrong. With
+    ``allclose = (atol, rtol)`` the key passes when ``|paddle - ref| <= atol + rtol * |ref|`` everywhere;
+    otherwise when the method's statistic of ``|paddle - ref|`` is at most ``threshold``."""
     a, b = np.asarray(ref), np.asarray(paddle)
-    base: dict[str, Any] = dict(key=key, threshold=threshold, method=method, shape_ref=a.shape, shape_paddle=b.shape)
+    base: dict[str, Any] = dict(
+        key=key,
+        threshold=threshold,
+        method=method,
+        shape_ref=a.shape,
+        shape_paddle=b.shape,
+        rule=rule_text(threshold, method, allclose),
+    )
     problem = _dtype_problem(a, b) or _shape_problem(a, b)
     if problem:
         return _without_stats(base, problem)
@@ -110,29 +138,43 @@ def compare_arrays(key: str, ref: Any, paddle: Any, threshold: float, method: st
             mean=0.0, max=0.0, min=0.0, max_rel=0.0, cosine=1.0, within_tol=1.0, worst_index=None
         )
         ref_absmax = 0.0
+        allclose_needs = 0.0
     else:
         # The one array-sized float64 temporary; the inputs are cast chunk-wise by the ufunc.
         diff = np.empty(a.shape, dtype=np.float64)
         np.subtract(a, b, out=diff, dtype=np.float64)
         np.abs(diff, out=diff)
-        worst = int(np.argmax(diff))  # the first NaN, if any: the worst element either way
-        largest = float(diff.flat[worst])
         ref_absmax = _absmax(a)
+        if allclose is not None:  # what exceeds the bound (<= 0 where the element passes), in place
+            excess = diff - (allclose[0] + allclose[1] * np.abs(a, dtype=np.float64))
+            worst = int(np.argmax(excess))  # the element furthest beyond its own bound
+            allclose_needs = float(excess.flat[worst]) + allclose[0]  # the least atol that passes at this rtol
+            within = float(np.count_nonzero(excess <= 0.0) / diff.size)
+            del excess
+        else:
+            worst = int(np.argmax(diff))  # the first NaN, if any: the worst element either way
+            within = float(np.count_nonzero(diff <= threshold) / diff.size)
+        largest = float(diff.max())
         stats = dict(
             mean=float(diff.mean()),
             max=largest,
             min=float(diff.min()),
             max_rel=largest / max(ref_absmax, TINY) if largest else 0.0,
             cosine=_cosine(a, b),
-            within_tol=float(np.count_nonzero(diff <= threshold) / diff.size),
+            within_tol=within,
             worst_index=tuple(int(i) for i in np.unravel_index(worst, a.shape)),
         )
         del diff
 
     checked: list[float] = [stats[name] for name in methods_checked(method)]
-    # "v <= t" rather than reprod_log's "not v > t": a NaN statistic fails here.
-    passed = problem is None and all(value <= threshold for value in checked)
-    needed = max(checked)
+    if allclose is not None:
+        # Every element within its bound; a NaN fails (it is never within).
+        passed = problem is None and stats["within_tol"] == 1.0 and math.isfinite(stats["max"])
+        needed = max(allclose_needs, 0.0)
+    else:
+        # "v <= t" rather than reprod_log's "not v > t": a NaN statistic fails here.
+        passed = problem is None and all(value <= threshold for value in checked)
+        needed = max(checked)
     return KeyDiff(
         **base,
         **stats,

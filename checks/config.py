@@ -7,12 +7,13 @@ the file, the dotted key, and what was expected.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .catalogue import DEFAULT_MAPPING_FILE, DEFAULT_THRESHOLDS, STEP_IDS
+from .catalogue import DEFAULT_MAPPING_FILE, DEFAULT_THRESHOLDS, STEP_IDS, STEPS
 from .samples import DATA_FORMATS
 
 CONFIG_NAME = "paddle_port.toml"
@@ -43,8 +44,27 @@ class Side:
     metric_keys: tuple[str, ...] = ()  # names of a metric that returns a list or tuple
 
 
+@dataclass(frozen=True)
+class Tolerance:
+    """How a key (or every key of a step, "*") is decided: by a threshold on the step's statistic, or, with
+    atol/rtol, element by element, `|paddle - ref| <= atol + rtol * |ref|` (numpy.allclose's rule)."""
+
+    threshold: float | None = None
+    atol: float | None = None
+    rtol: float | None = None
+
+    @property
+    def allclose(self) -> tuple[float, float] | None:
+        if self.atol is None and self.rtol is None:
+            return None
+        return (self.atol or 0.0, self.rtol or 0.0)
+
+
 INPUT_DTYPES = ("float32", "float64", "float16", "int64", "int32", "bool")
 DEFAULT_INPUT_FILE = "result/forward_input.npy"
+# What paddle.jit.save writes into [predict] export_dir: <EXPORT_NAME><suffix> (Paddle 3 PIR: .json; older: .pdmodel).
+EXPORT_NAME = "model"
+EXPORT_SUFFIXES = (".json", ".pdmodel", ".pdiparams", ".pdiparams.info")
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,7 @@ class InputSpec:
     fill: float | None = None  # a constant instead of random values
     file: str = ""  # a .npy that holds the input (wins over everything else)
     positional: bool = False
+    allow_outside: bool = False  # `file` may resolve outside the workspace (it is written when missing)
 
     @property
     def key(self) -> str:
@@ -83,6 +104,7 @@ class Config:
     num_batches: int = 2
     weights_output: str = "result/weights/model.pdparams"
     weights_mapping: str = DEFAULT_MAPPING_FILE
+    weights_allow_outside: bool = False  # output and mapping may resolve outside the workspace
     predict_image: str = ""
     predict_onednn: bool = True  # CPU inference tries oneDNN first, then without it
     # The porter's own prediction programs: callable(sample, **kwargs) -> outputs, compared by step 5.
@@ -91,6 +113,7 @@ class Config:
     predict_paddle: str = ""
     predict_paddle_kwargs: dict[str, Any] = field(default_factory=dict)
     export_dir: str = "result/inference"
+    export_allow_outside: bool = False
     python: str = ""
     device: str = "cpu"
     reference_device: str = ""
@@ -98,8 +121,11 @@ class Config:
     timeout_s: float = 0.0  # per step, when the app runs it; 0 = no limit
     pythonpath: tuple[str, ...] = ()  # workspace-relative import roots, ahead of the workspace root
     env: dict[str, str] = field(default_factory=dict)  # environment variables for every check
+    float64_replay: bool = True  # replay a forward difference in float64 (checks/replay.py)
     output_names: tuple[str, ...] = ()  # [outputs] names: both sides' outputs renamed by position
     thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    # [thresholds.<step>] tables: step -> {"*" (the step's own atol/rtol) or a key: its Tolerance}
+    tolerances: dict[str, dict[str, Tolerance]] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -111,12 +137,27 @@ class Config:
         candidate = Path(relative).expanduser()
         return candidate if candidate.is_absolute() else self.root / candidate
 
+    def export_files(self) -> list[Path]:
+        """Every file an export into `[predict] export_dir` may write (or leave from an earlier export)."""
+        prefix = self.resolve(self.export_dir) / EXPORT_NAME
+        return [prefix.with_name(prefix.name + suffix) for suffix in EXPORT_SUFFIXES]
+
     def import_roots(self) -> list[Path]:
         """Where the porter's code is imported from, in order: `[run] pythonpath`, then the workspace root."""
         return [*(self.resolve(entry) for entry in self.pythonpath), self.root]
 
     def threshold(self, step: str) -> float:
         return self.thresholds.get(step, DEFAULT_THRESHOLDS[step])
+
+    def tolerance(self, step: str, key: str) -> tuple[Tolerance | None, bool]:
+        """The porter's tolerance for one key of a step, and whether it names the key itself (the key, or
+        a parent: "weight" for "weight/fc.weight") rather than the whole step ("*")."""
+        table = self.tolerances.get(step, {})
+        parts = key.split("/")
+        for end in range(len(parts), 0, -1):
+            if "/".join(parts[:end]) in table:
+                return table["/".join(parts[:end])], True
+        return table.get("*"), False
 
 
 class _Reader:
@@ -210,14 +251,16 @@ def _input_spec(table: _Reader, name: str, positional: bool) -> InputSpec:
     high = table.get("high", int, None, "an integer (exclusive)")
     fill = table.get("fill", (int, float, bool), None, "a number")
     file = table.get("file", str, DEFAULT_INPUT_FILE if positional else "", "a path string")
+    allow_outside = table.get("allow_outside", bool, False, "true or false")
     if (low or high is not None) and not integer:
         raise table.fail("low" if low else "high", f"applies to integer inputs only; this one is {dtype}")
     if integer and fill is None and not file and high is None:
         raise table.fail("high", "is required for an integer input: ids are drawn in [low, high), e.g. the vocab size")
     if high is not None and high <= low:
         raise table.fail("high", f"must be greater than low ({low}), got {high}")
-    table.reject_unknown({"shape", "dtype", "low", "high", "fill", "file"})
-    return InputSpec(name, tuple(shape), dtype, low, high, None if fill is None else float(fill), file, positional)
+    table.reject_unknown({"shape", "dtype", "low", "high", "fill", "file", "allow_outside"})
+    made = None if fill is None else float(fill)
+    return InputSpec(name, tuple(shape), dtype, low, high, made, file, positional, allow_outside)
 
 
 def _inputs(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
@@ -286,27 +329,67 @@ def _run(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
     if bad:
         raise table.fail(f"env.{bad[0]}", f"expected a string value, got {env[bad[0]]!r} (write it in quotes)")
     values["pythonpath"], values["env"] = tuple(pythonpath), dict(env)
-    table.reject_unknown({"python", "device", "reference_device", "seed", "timeout_s", "pythonpath", "env"})
+    values["float64_replay"] = table.get("float64_replay", bool, True, "true or false")
+    known = {"python", "device", "reference_device", "seed", "timeout_s", "pythonpath", "env", "float64_replay"}
+    table.reject_unknown(known)
     return values
 
 
-def _thresholds(path: Path, raw: dict[str, Any]) -> dict[str, float]:
+def _non_negative(reader: _Reader, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise reader.fail(name, f"expected a non-negative number such as 1e-5, got {value!r}")
+    return float(value)
+
+
+def _tolerance(reader: _Reader) -> Tolerance:
+    """`threshold`, `atol`, `rtol` of a [thresholds.<step>] table or of one key's inline table."""
+    values = {name: reader.data[name] for name in ("threshold", "atol", "rtol") if name in reader.data}
+    return Tolerance(**{name: _non_negative(reader, name, value) for name, value in values.items()})
+
+
+def _thresholds(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    """`<step> = 1e-5`, or a table `[thresholds.<step>]` with `threshold`, `atol`/`rtol` for every key of the
+    step, and `keys = { name = 1e-4, other = { atol = 1e-6, rtol = 1e-4 } }` per key (a key's name, or a
+    parent of it: "weight" for every "weight/..." key)."""
     table = _table(path, raw, "thresholds", required=False)
     thresholds = dict(DEFAULT_THRESHOLDS)
+    tolerances: dict[str, dict[str, Tolerance]] = {}
+    expected = "a non-negative number such as 1e-5, or a table of threshold, atol, rtol and keys"
     for step in STEP_IDS:
-        value = table.get(step, (int, float), thresholds[step], "a non-negative number such as 1e-5")
-        if value < 0 or value != value:
-            raise table.fail(step, f"expected a non-negative number such as 1e-5, got {value!r}")
-        thresholds[step] = float(value)
+        value = table.get(step, (int, float, dict), thresholds[step], expected)
+        if not isinstance(value, dict):
+            thresholds[step] = _non_negative(table, step, value)
+            continue
+        step_table = _Reader(path, value, f"thresholds.{step}")
+        own = _tolerance(step_table)
+        if own.threshold is not None:
+            thresholds[step] = own.threshold
+        per_key = {"*": own} if own.allclose else {}
+        keys = step_table.get("keys", dict, {}, "a table of key names, e.g. { logits = 1e-4 }")
+        for name, spec in keys.items():
+            if isinstance(spec, dict):
+                key_table = _Reader(path, spec, f"thresholds.{step}.keys.{name}")
+                per_key[name] = _tolerance(key_table)
+                key_table.reject_unknown({"threshold", "atol", "rtol"})
+            else:
+                per_key[name] = Tolerance(
+                    threshold=_non_negative(_Reader(path, keys, f"thresholds.{step}.keys"), name, spec)
+                )
+        step_table.reject_unknown({"threshold", "atol", "rtol", "keys"})
+        if per_key:
+            tolerances[step] = per_key
     table.reject_unknown(set(STEP_IDS))
-    return thresholds
+    return {"thresholds": thresholds, "tolerances": tolerances}
 
 
-def _simple(path: Path, raw: dict[str, Any], name: str, keys: dict[str, tuple[str, str]]) -> dict[str, Any]:
-    """Read a table whose keys are all path strings: {toml key: (field name, default)}."""
-    table = _table(path, raw, name, required=False)
-    values = {field_name: table.get(key, str, default, "a path string") for key, (field_name, default) in keys.items()}
-    table.reject_unknown(set(keys))
+def _weights(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    table = _table(path, raw, "weights", required=False)
+    values = {
+        "weights_output": table.get("output", str, "result/weights/model.pdparams", "a path string"),
+        "weights_mapping": table.get("mapping", str, DEFAULT_MAPPING_FILE, "a path string"),
+        "weights_allow_outside": table.get("allow_outside", bool, False, "true or false"),
+    }
+    table.reject_unknown({"output", "mapping", "allow_outside"})
     return values
 
 
@@ -322,12 +405,16 @@ def _predict(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
     values = {
         "predict_image": sample or image,
         "export_dir": table.get("export_dir", str, "result/inference", "a path string"),
+        "export_allow_outside": table.get("allow_outside", bool, False, "true or false"),
         "predict_onednn": table.get("onednn", bool, True, "true or false"),
     }
     for side in ("reference", "paddle"):
         values[f"predict_{side}"] = table.factory(side, required=False)
         values[f"predict_{side}_kwargs"] = table.get(f"{side}_kwargs", dict, {}, "an inline table of keyword arguments")
-    known = {"sample", "image", "export_dir", "onednn", "reference", "reference_kwargs", "paddle", "paddle_kwargs"}
+    known = {
+        *("sample", "image", "export_dir", "allow_outside", "onednn"),
+        *("reference", "reference_kwargs", "paddle", "paddle_kwargs"),
+    }
     table.reject_unknown(known)
     return values
 
@@ -341,6 +428,89 @@ def _outputs(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
     return {"output_names": tuple(names)}
 
 
+@dataclass(frozen=True)
+class _Written:
+    """A file (or folder) the tool writes, as the config names it."""
+
+    key: str  # the dotted key, for errors
+    value: str  # as written in the config
+    table: str  # the table whose `allow_outside` admits it outside the workspace
+    allow_outside: bool
+    files: tuple[Path, ...]  # what is written: the file itself, or an export folder's files
+    only_when_missing: bool = False  # created when absent, then the porter's: read, never rewritten
+
+
+def _written_paths(config: Config) -> list[_Written]:
+    """Every path the tool may write that the config names."""
+    resolve = config.resolve
+    weights = ("weights", config.weights_allow_outside)
+    written = []
+    if not config.paddle.checkpoint:  # with [paddle] checkpoint the porter's file is verified; nothing is written
+        written.append(_Written("weights.output", config.weights_output, *weights, (resolve(config.weights_output),)))
+    mapping = (resolve(config.weights_mapping),)
+    written.append(_Written("weights.mapping", config.weights_mapping, *weights, mapping, only_when_missing=True))
+    export = ("predict", config.export_allow_outside, tuple(config.export_files()))
+    written.append(_Written("predict.export_dir", config.export_dir, *export))
+    for spec in config.inputs:
+        if spec.file:
+            files = (resolve(spec.file),)
+            written.append(_Written(f"{spec.key}.file", spec.file, spec.key, spec.allow_outside, files, True))
+    return written
+
+
+def _located(path: Path) -> tuple[Path, Path]:
+    """A path as named and as resolved (after `..` and symlinks), for `_same_file`."""
+    return path, path.resolve()
+
+
+def _same_file(first: tuple[Path, Path], second: tuple[Path, Path]) -> bool:
+    """The same after `..` and symlinks, or hard links to one file."""
+    if first[1] == second[1]:
+        return True
+    return first[0].exists() and second[0].exists() and os.path.samefile(first[0], second[0])
+
+
+def check_written_paths(config: Config) -> None:
+    """What the tool writes stays inside the workspace unless `allow_outside = true` in the key's table, and
+    never lands on a file the config names for something else: `[weights] output = "weights/reference.pth"`
+    would replace the porter's checkpoint with the converted one. A path written only when missing (the
+    mapping, an input file) is checked for the outside only while it is missing: an existing one is read."""
+    root = config.root.resolve()
+    written = _written_paths(config)
+    for item in written:
+        if item.allow_outside or (item.only_when_missing and item.files[0].is_file()):
+            continue
+        target = config.resolve(item.value).resolve()
+        if not target.is_relative_to(root):
+            hint = " (or create the file: an existing one is only read)" if item.only_when_missing else ""
+            raise ConfigError(
+                config.path,
+                item.key,
+                f"{item.value!r} resolves outside the workspace ({target}); "
+                f"set allow_outside = true in [{item.table}] to allow it{hint}",
+            )
+    porters_files = (  # what the steps read, and what to call it when an output would overwrite it
+        ("reference.checkpoint", config.reference.checkpoint, "your checkpoint"),
+        ("paddle.checkpoint", config.paddle.checkpoint, "your checkpoint"),
+        ("data.list", config.data_list, "your data list"),
+        ("predict.sample", config.predict_image, "your sample"),
+    )
+    # In this order, so an error names the porter's file first, then the tool's own evidence, then outputs.
+    taken = [(f"[{key}]", what, _located(config.resolve(value))) for key, value, what in porters_files if value]
+    for step in STEPS:
+        for relative in (*step.evidence, step.result_file):
+            taken.append((f"the {step.id} step's {relative}", "that evidence", _located(config.resolve(relative))))
+    for item in written:
+        for file in item.files:
+            here = _located(file)
+            for name, what, there in taken:
+                if _same_file(here, there):
+                    # A file written only when missing would be misread rather than overwritten: still wrong.
+                    why = "one file cannot be both" if item.only_when_missing else f"the tool would overwrite {what}"
+                    raise ConfigError(config.path, item.key, f"is the same file as {name} ({here[1]}): {why}")
+            taken.append((f"[{item.key}]", "one output with the other", here))
+
+
 def parse_config(text: str, path: Path | str) -> Config:
     """Validate the TOML text of a config; `path` names the file in errors and anchors relative paths."""
     path = Path(path).absolute()
@@ -351,26 +521,20 @@ def parse_config(text: str, path: Path | str) -> Config:
     for name in raw:
         if name not in TABLES:
             raise ConfigError(path, name, f"unknown table; expected one of: {', '.join(TABLES)}")
-    return Config(
+    config = Config(
         path=path,
         reference=_side(path, raw, "reference"),
         paddle=_side(path, raw, "paddle"),
         **_inputs(path, raw),
         **_outputs(path, raw),
         **_data(path, raw),
-        **_simple(
-            path,
-            raw,
-            "weights",
-            {
-                "output": ("weights_output", "result/weights/model.pdparams"),
-                "mapping": ("weights_mapping", DEFAULT_MAPPING_FILE),
-            },
-        ),
+        **_weights(path, raw),
         **_predict(path, raw),
         **_run(path, raw),
-        thresholds=_thresholds(path, raw),
+        **_thresholds(path, raw),
     )
+    check_written_paths(config)
+    return config
 
 
 def load_config(path: Path | str) -> Config:

@@ -150,6 +150,13 @@ class CheckContext:
     def reference_arrays(self, compute: Callable[[], Mapping[str, np.ndarray]], *extra: Any) -> dict[str, np.ndarray]:
         """The reference side of this step: reused from the cache when nothing it depends on changed."""
         key = self.reference_fingerprint(*extra)
+        # What the porter's code read through the Paddle twin's files (its model, data pipeline, metric) is
+        # not the reference's: a fix to the port must not recompute the reference.
+        cfg, ours, theirs = self.config, self.config.reference, self.config.paddle
+        pairs = [(ours.model, theirs.model), (ours.dataset, theirs.dataset), (ours.metric, theirs.metric)]
+        self.cache.code_left_out = frozenset().union(
+            *(golden.paddle_side_files(reference, paddle, cfg.root) for reference, paddle in pairs if paddle)
+        )
         self.stage("reference", "running")
         arrays, origin = self.cache.get_or_compute(self.step, key, compute, fresh=self.fresh)
         self.reference = ReferenceInfo(
@@ -162,6 +169,10 @@ class CheckContext:
         self.stage("reference", "reused" if self.reference.reused else "computed")
         verb = "reused from" if self.reference.reused else "computed and saved to"
         print(f"reference outputs {verb} result/cache/{self.step}.npz (torch {self.reference.torch})", flush=True)
+        if origin.get("recomputed"):
+            # The fingerprint matched but a file or variable the reference read last time did not: say which,
+            # since nothing in the config changed and the verdict may now differ.
+            self.warn(f"reference recomputed: {origin['recomputed']}")
         return arrays
 
     def environment(self) -> dict[str, Any]:

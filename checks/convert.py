@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,10 +30,6 @@ from paddle_port_checks.layer_kinds import paddle_transposed_names
 from paddle_port_checks.mapping import build_mapping_from_state
 from paddle_port_checks.mapping_file import Mapping, MappingEntry, Shape, UnmappedTensor
 from paddle_port_checks.paddle_aliases import paddle_aliases
-
-# Checkpoint containers that wrap the state dict one level down (training scripts' habits).
-WRAPPER_KEYS = ("state_dict", "model")
-DATA_PARALLEL_PREFIX = "module."
 
 
 @dataclass(frozen=True)
@@ -297,31 +294,20 @@ def torch_state_to_numpy(state_dict: MappingABC[str, Any]) -> dict[str, np.ndarr
     return arrays
 
 
-def load_torch_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
-    """Read a torch checkpoint safely (weights_only) as numpy arrays.
+def load_torch_checkpoint(path: str | Path, warn: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
+    """Read a torch checkpoint safely (weights_only, see `safe_load`) as numpy arrays.
 
-    Accepts a bare state dict or one wrapped as {"state_dict": ...} / {"model": ...}, and strips the
-    "module." prefix that DataParallel adds to every name.
+    Accepts a bare state dict or one wrapped as {"state_dict": ...} / {"model_state_dict": ...} /
+    {"model": ...} beside other entries (`args`, `epoch`, the optimizer), and strips the "module." prefix
+    that DataParallel adds to every name; `warn` is told of each.
     """
     import torch
 
+    from paddle_port_checks.safe_load import load_torch_file, unwrap_state_dict
+
     path = Path(path)
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(checkpoint, dict):
-        raise ValueError(f"{path}: expected a state dict, got a {type(checkpoint).__name__}")
-    for key in WRAPPER_KEYS:
-        if isinstance(checkpoint.get(key), dict):
-            checkpoint = checkpoint[key]
-            break
-    not_tensors = [k for k, v in checkpoint.items() if not isinstance(v, torch.Tensor)]
-    if not_tensors:
-        raise ValueError(
-            f"{path}: not a state dict: entries {not_tensors[:5]} are not tensors "
-            f"(a wrapped checkpoint should keep its weights under one of {list(WRAPPER_KEYS)})"
-        )
-    if checkpoint and all(k.startswith(DATA_PARALLEL_PREFIX) for k in checkpoint):
-        checkpoint = {k.removeprefix(DATA_PARALLEL_PREFIX): v for k, v in checkpoint.items()}
-    return torch_state_to_numpy(checkpoint)
+    state = unwrap_state_dict(load_torch_file(path), path, lambda value: isinstance(value, torch.Tensor), warn)
+    return torch_state_to_numpy(state)
 
 
 def save_pdparams(state: MappingABC[str, np.ndarray], path: str | Path) -> None:

@@ -5,6 +5,10 @@ data do not change between those runs, so recomputing them (and importing torch)
 cached entry is keyed by a fingerprint of everything the reference result depends on: the reference
 config, the source of the porter's reference modules, the checkpoint, the input/data files, the seed,
 the device and the torch version. Any change gives a new fingerprint and a recomputation.
+
+What cannot be named before a run (a vocabulary, a config JSON or a data file the reference's factory
+opens, an environment variable it reads) is recorded while it runs (`reads.py`) and checked before an
+entry is reused: a changed one recomputes it too, and the result says which.
 """
 
 from __future__ import annotations
@@ -19,15 +23,18 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import paddle_port_checks
+from paddle_port_checks import reads
 from paddle_port_checks.atomic import write_json_atomic
 
-CACHE_FORMAT = 1
+# 2: the sidecar records what the computation read (`reads`); a format-1 entry predates that.
+CACHE_FORMAT = 2
 
 
 def file_digest(path: Path) -> str:
@@ -185,29 +192,66 @@ def framework_version(name: str) -> str:
 
 
 class GoldenCache:
-    """Reference arrays under `result/cache/<name>.npz` with a sidecar `<name>.json` naming the fingerprint."""
+    """Reference arrays under `result/cache/<name>.npz` with a sidecar `<name>.json` naming the fingerprint
+    and what the computation read (see `reads.py`).
 
-    def __init__(self, directory: Path) -> None:
+    The fingerprint is what can be known before a run; what the reference reads (a vocabulary, a config
+    JSON, a data file, an environment variable its factory looks up) is known only after it. Both decide
+    reuse: an entry is reused when its fingerprint matches and every file, folder and variable it read is
+    still as it was (a file now missing counts as changed). Paths inside the workspace are kept relative
+    to it, so a moved workspace still reuses; variables are kept as digests of their values, so a token a
+    porter's code reads is never written to disk.
+    """
+
+    def __init__(self, directory: Path, workspace: Path | None = None) -> None:
         self.directory = directory
+        # The cache lives in <workspace>/result/cache; the workspace names the recorded paths.
+        self.workspace = (workspace or directory.parent.parent).resolve()
+        # The Paddle twin's code files: what the porter's code read through them is not the reference's.
+        self.code_left_out: frozenset[Path] = frozenset()
+        reads.watch(self.workspace)
 
     def _paths(self, name: str) -> tuple[Path, Path]:
         return self.directory / f"{name}.npz", self.directory / f"{name}.json"
 
     def load(self, name: str, key: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+        """The cached arrays and their info, when the entry is still valid (`lookup` says why not)."""
+        found = self.lookup(name, key)
+        return None if found.arrays is None else (found.arrays, found.info)
+
+    def lookup(self, name: str, key: str) -> CacheLookup:
         arrays_path, meta_path = self._paths(name)
         try:
             meta = json.loads(meta_path.read_text())
         except (OSError, ValueError):
-            return None
+            return CacheLookup()
         if meta.get("fingerprint") != key or meta.get("format") != CACHE_FORMAT:
-            return None
+            return CacheLookup()
+        recorded = meta.get("reads", {})
+        changed = self.changed_read(recorded)
+        if changed:
+            return CacheLookup(stale=changed)
         try:
             with np.load(arrays_path, allow_pickle=False) as stored:
-                return {array_name: stored[array_name] for array_name in meta["order"]}, meta.get("info", {})
+                arrays = {array_name: stored[array_name] for array_name in meta["order"]}
         except (OSError, ValueError, KeyError):
-            return None
+            return CacheLookup()
+        # A reference reused while an outer one is computed: what it read, the outer one depends on too.
+        reads.note_reused(
+            [self._path(entry) for entry in recorded.get("files", {})],
+            [self._path(entry) for entry in recorded.get("folders", {})],
+            recorded.get("variables", {}),
+        )
+        return CacheLookup(arrays=arrays, info=meta.get("info", {}))
 
-    def store(self, name: str, key: str, arrays: Mapping[str, np.ndarray], info: Mapping[str, Any]) -> None:
+    def store(
+        self,
+        name: str,
+        key: str,
+        arrays: Mapping[str, np.ndarray],
+        info: Mapping[str, Any],
+        recorded: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         arrays_path, meta_path = self._paths(name)
         self.directory.mkdir(parents=True, exist_ok=True)
         # The meta file is written last: a crash in between leaves a stale meta, never a wrong match.
@@ -215,23 +259,91 @@ class GoldenCache:
         partial = arrays_path.with_name(f"{arrays_path.stem}.{os.getpid()}.partial.npz")  # two runs may race
         np.savez(partial, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
         partial.replace(arrays_path)
-        meta = {"format": CACHE_FORMAT, "fingerprint": key, "order": list(arrays), "info": dict(info)}
+        meta = {
+            "format": CACHE_FORMAT,
+            "fingerprint": key,
+            "order": list(arrays),
+            "info": dict(info),
+            "reads": {kind: dict(entries) for kind, entries in (recorded or {}).items()},
+        }
         write_json_atomic(meta_path, meta)
 
     def get_or_compute(
         self, name: str, key: str, compute: Callable[[], Mapping[str, np.ndarray]], fresh: bool = False
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """The arrays and a record of where they came from: `reused`, and when/with what they were computed."""
+        """The arrays and a record of where they came from: `reused`, when/with what they were computed, and
+        `recomputed` (why a cached entry of the same fingerprint was not reused: "vocab.json changed")."""
+        stale = ""
         if not fresh:
-            cached = self.load(name, key)
-            if cached is not None:
-                return cached[0], {**cached[1], "reused": True}
-        arrays = {k: np.asarray(v) for k, v in compute().items()}
+            found = self.lookup(name, key)
+            if found.arrays is not None:
+                return found.arrays, {**found.info, "reused": True}
+            stale = found.stale
+        with reads.recording() as recording:
+            arrays = {k: np.asarray(v) for k, v in compute().items()}
         # Recorded, not keyed: a reference computed with another torch build (another machine, a GPU
         # server) stays usable; the result shows which build made it, and --fresh recomputes.
         info = {"torch": framework_version("torch"), "computed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        self.store(name, key, arrays, info)
-        return arrays, {**info, "reused": False}
+        self.store(name, key, arrays, info, self.digest_reads(recording))
+        return arrays, {**info, "reused": False, **({"recomputed": stale} if stale else {})}
+
+    # --- what a computation read, digested and checked -----------------------------------------------
+    def digest_reads(self, recording: reads.Recording) -> dict[str, dict[str, str]]:
+        """The porter's inputs a computation read, each with the digest that will be checked on lookup: what
+        was read while it ran, and what the porter's code read earlier in this process (at import, or once
+        and memoised), except through the Paddle twin's code. The tool's own folders (result/,
+        .paddle_port/, the cache) are the run's output, not its input."""
+        read = recording.merged(reads.process_reads().without_code(self.code_left_out))
+        tool_folders = [self.workspace / "result", self.workspace / ".paddle_port", self.directory]
+        return {
+            "files": {self._name(path): file_digest(path) for path in read.input_files(tool_folders)},
+            "folders": {self._name(path): folder_digest(path) for path in read.input_folders(tool_folders)},
+            "variables": {name: value_digest(value) for name, value in read.input_variables().items()},
+        }
+
+    def changed_read(self, recorded: Mapping[str, Mapping[str, str]]) -> str:
+        """The first recorded input that is no longer as it was read, in words; "" when none changed."""
+        for name, digest in recorded.get("files", {}).items():
+            now = file_digest(self._path(name))
+            if now != digest:
+                return f"{name} {'is gone' if now == 'missing' else 'changed'}"
+        for name, digest in recorded.get("folders", {}).items():
+            if folder_digest(self._path(name)) != digest:
+                return f"the listing of {name}/ changed"
+        for name, digest in recorded.get("variables", {}).items():
+            if value_digest(os.environ.get(name)) != digest:
+                return f"environment variable {name} changed"
+        return ""
+
+    def _name(self, path: Path) -> str:
+        return path.relative_to(self.workspace).as_posix() if path.is_relative_to(self.workspace) else str(path)
+
+    def _path(self, name: str) -> Path:
+        return self.workspace / name  # an absolute name stays itself
+
+
+@dataclass
+class CacheLookup:
+    """A cache entry found valid (`arrays`, `info`), or not: `stale` says which recorded input changed."""
+
+    arrays: dict[str, np.ndarray] | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    stale: str = ""
+
+
+def folder_digest(path: Path) -> str:
+    """sha256 of a folder's sorted listing (names only: a file's bytes count when it is read); 'missing'
+    when it is not a folder."""
+    try:
+        names = sorted(os.listdir(path))
+    except OSError:
+        return "missing"
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()
+
+
+def value_digest(value: str | None) -> str:
+    """An environment variable's value as recorded: a digest (a secret is never written), or 'unset'."""
+    return "unset" if value is None else hashlib.sha256(value.encode()).hexdigest()
 
 
 def sample_digests(samples: Iterable[tuple[Any, int]]) -> list[tuple[int, str]]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from paddle_port_checks.atomic import write_bytes_atomic
 from paddle_port_checks.config import Config, ConfigError, InputSpec
+from paddle_port_checks.written import record_written
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def _one_input(config: Config, spec: InputSpec, rng: np.random.Generator) -> np.
         buffer = io.BytesIO()
         np.save(buffer, array)
         write_bytes_atomic(path, buffer.getvalue())
+        record_written(config.root / "result", [path])
     return array
 
 

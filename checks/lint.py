@@ -17,7 +17,8 @@ from typing import Any
 from paddle_port_checks import lint_rules, lint_rules_sequence  # noqa: F401  (they register the built-in rules)
 from paddle_port_checks.layer_kinds import layer_kind
 from paddle_port_checks.layer_pairs import ModulePair, align_by_kind, paddle_leaves, pair_by_definition, torch_leaves
-from paddle_port_checks.lint_registry import rules_for
+from paddle_port_checks.layer_source import construction_site
+from paddle_port_checks.lint_registry import Setting, rules_for
 from paddle_port_checks.lint_source import lint_functional
 from paddle_port_checks.schema import Finding
 
@@ -49,8 +50,36 @@ def _same(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
+def paddle_class_name(layer: Any) -> str:
+    """How a porter writes the layer's class: `paddle.nn.BatchNorm2D` for Paddle's public layers (not the
+    module that defines them, `paddle.nn.layer.norm`), `module.Class` for anything else."""
+    cls = type(layer)
+    if cls.__module__.split(".")[0] == "paddle":
+        import paddle
+
+        if getattr(paddle.nn, cls.__name__, None) is cls:
+            return f"paddle.nn.{cls.__name__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def literal(value: Any) -> str:
+    """A value as the porter would write it as an argument; a per-dimension tuple of equal entries as one."""
+    if isinstance(value, tuple) and value and all(item == value[0] for item in value):
+        value = value[0]
+    return repr(value)
+
+
+def fix_for(setting: Setting, paddle_layer: Any) -> str:
+    """The exact change that makes the Paddle layer match: its constructor argument and value, or words."""
+    if setting.fix:
+        return setting.fix
+    argument, value = setting.paddle_argument
+    return f"{paddle_class_name(paddle_layer)}({argument}={literal(value)})"
+
+
 def lint_pair(pair: ModulePair) -> list[Finding]:
-    """The mismatches between one torch module and its Paddle twin (none when their kinds differ)."""
+    """The mismatches between one torch module and its Paddle twin (none when their kinds differ); where the
+    Paddle layer is written is `lint`'s to add, since it needs the whole model."""
     kind = layer_kind(pair.torch_module)
     if kind != layer_kind(pair.paddle_layer):
         return []
@@ -70,6 +99,8 @@ def lint_pair(pair: ModulePair) -> list[Finding]:
                     expected_paddle_value=setting.expected_paddle_value,
                     why=setting.why,
                     visible_in_eval=setting.visible_in_eval,
+                    severity="error" if setting.visible_in_eval else "warning",
+                    fix=fix_for(setting, pair.paddle_layer),
                 )
             )
     return findings
@@ -79,7 +110,8 @@ def lint(torch_model: Any, paddle_model: Any, pairs: Iterable[ModulePair] | None
     """Every configuration mismatch between paired layers (pairs default to definition order and kind), then
     between the functional calls of the two models' own forward() code (lint_source.py).
 
-    Runs without a forward pass, so it also reports what eval mode hides (BatchNorm momentum).
+    Runs without a forward pass, so it also reports what eval mode hides (BatchNorm momentum). Each finding
+    says where its Paddle layer is constructed, looked up only for the pairs that have findings.
     """
     if pairs is None:
         pairs = pair_by_definition(torch_model, paddle_model)
@@ -89,5 +121,10 @@ def lint(torch_model: Any, paddle_model: Any, pairs: Iterable[ModulePair] | None
         key = (id(pair.torch_module), id(pair.paddle_layer))
         if key not in seen:  # a layer called twice (a shared ReLU) is linted once
             seen.add(key)
-            findings.extend(lint_pair(pair))
+            found = lint_pair(pair)
+            if found:
+                site = construction_site(paddle_model, pair.paddle_name)
+                for finding in found:
+                    finding.defined_at = site
+            findings.extend(found)
     return findings + lint_functional(torch_model, paddle_model)

@@ -25,7 +25,9 @@ class Setting:
     """One setting of a layer pair: both values, and why a mismatch matters.
 
     ``expected`` is the Paddle value that matches the torch one, where the conventions differ (Paddle's
-    BatchNorm momentum is 1 - torch's); by default it is the torch value itself.
+    BatchNorm momentum is 1 - torch's); by default it is the torch value itself. The fix a finding names is
+    the Paddle constructor's ``argument`` (default: the attribute's own name) set to ``fix_value`` (default:
+    ``expected``); ``fix`` says it in words instead where no argument fixes it (Paddle has no such option).
     """
 
     attribute: str
@@ -34,10 +36,19 @@ class Setting:
     why: str
     visible_in_eval: bool = True
     expected: Any = _AS_TORCH
+    argument: str = ""
+    fix_value: Any = _AS_TORCH
+    fix: str = ""
 
     @property
     def expected_paddle_value(self) -> Any:
         return self.torch_value if self.expected is _AS_TORCH else self.expected
+
+    @property
+    def paddle_argument(self) -> tuple[str, Any]:
+        """The Paddle constructor argument that sets this, and the value that matches the reference."""
+        value = self.expected_paddle_value if self.fix_value is _AS_TORCH else self.fix_value
+        return self.argument or self.attribute, value
 
 
 LintRule = Callable[[Any, Any], Iterable[Setting]]

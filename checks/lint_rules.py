@@ -100,9 +100,13 @@ def bn_momentum(torch_layer: Any, paddle_layer: Any) -> Iterator[Setting]:
         momentum,
         _private_or_public(paddle_layer, "momentum"),
         "Paddle's momentum weights the running average, torch's weights the new batch: Paddle must be 1 - torch "
-        "(0.9 for torch's 0.1); a copied value makes the running statistics drift during training",
+        "(0.9 for torch's 0.1); a copied value makes the running statistics drift during training: the eval-mode "
+        "checks pass, training-mode checks (loss curves, running statistics) will fail",
         visible_in_eval=False,
         expected="cumulative average (no Paddle equivalent)" if momentum is None else round(1.0 - momentum, 10),
+        fix="no Paddle momentum gives torch's cumulative average (momentum=None): give the reference a momentum"
+        if momentum is None
+        else "",
     )
 
 
@@ -147,7 +151,13 @@ def pool_ceil_mode(torch_layer: Any, paddle_layer: Any) -> Iterator[Setting]:
 @lint_rule("maxpool")
 def maxpool_dilation(torch_layer: Any, paddle_layer: Any) -> Iterator[Setting]:
     no_dilation = (1,) * spatial_dims(paddle_layer)
-    yield Setting("dilation", _spatial(torch_layer, "dilation"), no_dilation, "Paddle's MaxPool has no dilation")
+    yield Setting(
+        "dilation",
+        _spatial(torch_layer, "dilation"),
+        no_dilation,
+        "Paddle's MaxPool has no dilation",
+        fix="no Paddle MaxPool argument: pool a dilated view of the input in forward(), or undilate the reference",
+    )
 
 
 @lint_rule("avgpool")
@@ -158,6 +168,8 @@ def avgpool_divisor(torch_layer: Any, paddle_layer: Any) -> Iterator[Setting]:
         not _read(paddle_layer, "exclusive", default=True),
         "torch counts the padded zeros in the average by default (count_include_pad=True), Paddle "
         "excludes them by default (exclusive=True): border values differ",
+        argument="exclusive",
+        fix_value=not _read(torch_layer, "count_include_pad", default=True),
     )
     divisors = _read(torch_layer, "divisor_override"), _read(paddle_layer, "divisor", "divisor_override")
     yield Setting("divisor_override", *divisors, "a divisor override rescales every output")
@@ -237,14 +249,14 @@ def elu_alpha(torch_layer: Any, paddle_layer: Any) -> Iterator[Setting]:
 @lint_rule("softmax", "logsoftmax")
 def softmax_axis(torch_layer: Any, paddle_layer: Any) -> Iterator[Setting]:
     why = "normalising along another axis (the same only when the input has exactly dim + 1 dimensions)"
-    yield Setting("dim", _read(torch_layer, "dim"), _private_or_public(paddle_layer, "axis"), why)
+    yield Setting("dim", _read(torch_layer, "dim"), _private_or_public(paddle_layer, "axis"), why, argument="axis")
 
 
 @lint_rule("flatten")
 def flatten_dims(torch_layer: Any, paddle_layer: Any) -> Iterator[Setting]:
     for torch_name, paddle_name in (("start_dim", "start_axis"), ("end_dim", "stop_axis")):
         ends = _read(torch_layer, torch_name), _read(paddle_layer, paddle_name)
-        yield Setting(torch_name, *ends, "flattening other dimensions")
+        yield Setting(torch_name, *ends, "flattening other dimensions", argument=paddle_name)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -275,4 +287,7 @@ def conv_padding_mode(torch_layer: Any, paddle_layer: Any) -> Iterator[Setting]:
 @lint_rule("conv", "linear")
 def bias(torch_layer: Any, paddle_layer: Any) -> Iterator[Setting]:
     why = "a bias on one side only adds a constant the other lacks"
-    yield Setting("bias", _has_bias(torch_layer), _has_bias(paddle_layer), why)
+    wanted = _has_bias(torch_layer)
+    # Paddle adds a bias unless bias_attr=False: the fix is to drop that argument, or to write it.
+    fix = "remove bias_attr=False (Paddle adds a bias by default)" if wanted else ""
+    yield Setting("bias", wanted, _has_bias(paddle_layer), why, argument="bias_attr", fix_value=False, fix=fix)

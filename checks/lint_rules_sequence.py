@@ -24,6 +24,7 @@ def attention_layout(torch_layer: Any, paddle_layer: Any) -> Iterator[Setting]:
         True,
         "Paddle's MultiHeadAttention always takes (batch, seq, embed); torch's takes (seq, batch, embed) unless "
         "batch_first=True: transpose the inputs on the Paddle side (or set batch_first=True in the reference)",
+        fix="no Paddle argument: transpose the inputs to (batch, seq, embed) before the layer (x.transpose([1, 0, 2]))",
     )
     yield Setting("num_heads", torch_layer.num_heads, paddle_layer.num_heads, "the heads split the embedding")
     yield Setting(
@@ -85,4 +86,5 @@ def embedding_padding(torch_layer: Any, paddle_layer: Any) -> Iterator[Setting]:
         torch_layer.max_norm,
         None,
         "torch renormalises looked-up rows to max_norm; Paddle's Embedding has no such option",
+        fix="no Paddle argument: renormalise the looked-up rows in forward(), or drop max_norm in the reference",
     )

@@ -9,6 +9,7 @@ and the settings that differ at the same position are findings, naming the Paddl
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect
 import textwrap
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ class FunctionalCall:
     function: str
     settings: tuple[tuple[str, Any], ...]
     where: str  # "file.py:42 (ClassName.forward)"
+    site: str = ""  # "pkg/file.py:42", the file relative to the working directory (the workspace root)
 
 
 def functional_calls(model: Any, modules: Any) -> list[FunctionalCall]:
@@ -37,7 +39,7 @@ def functional_calls(model: Any, modules: Any) -> list[FunctionalCall]:
     seen: set[type] = set()
     for module in modules:
         cls = type(module)
-        if cls in seen or not _porters_own(cls):
+        if cls in seen or not porters_own(cls):
             continue
         seen.add(cls)
         calls.extend(_calls_in(cls))
@@ -70,6 +72,8 @@ def lint_functional(torch_model: Any, paddle_model: Any) -> list[Finding]:
                         paddle_value=values[1],
                         expected_paddle_value=values[0],
                         why=_WHY[function, name],
+                        fix=f"paddle.nn.functional.{function}({name}={_paddle_spelling(function, name, values[0])!r})",
+                        defined_at=ours[0].site,
                     )
                 )
     return findings
@@ -83,6 +87,11 @@ _WHY = {
 }
 
 
+def _paddle_spelling(function: str, name: str, value: Any) -> Any:
+    """A setting as Paddle's functional call takes it: GELU's approximate is a bool there ("tanh" is True)."""
+    return value == "tanh" if (function, name) == (GELU, "approximate") else value
+
+
 def _disagreement(theirs: list[FunctionalCall], ours: list[FunctionalCall], position: int) -> tuple[Any, Any] | None:
     """(torch value, paddle value) when each side uses one literal value of the setting and they differ."""
     torch_values = {call.settings[position][1] for call in theirs}
@@ -94,7 +103,7 @@ def _disagreement(theirs: list[FunctionalCall], ours: list[FunctionalCall], posi
     return None if computed else values
 
 
-def _porters_own(cls: type) -> bool:
+def porters_own(cls: type) -> bool:
     """A class defined outside the frameworks (and outside any installed package)."""
     module = cls.__module__.split(".")[0]
     if module in _FRAMEWORK_ROOTS:
@@ -113,9 +122,10 @@ def _calls_in(cls: type) -> list[FunctionalCall]:
     try:
         lines, first_line = inspect.getsourcelines(forward)
         tree = ast.parse(textwrap.dedent("".join(lines)))
-        path = Path(inspect.getsourcefile(forward) or "?").name
+        source = inspect.getsourcefile(forward) or "?"
     except (OSError, TypeError, SyntaxError):
         return []
+    path = Path(source).name
     calls = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -123,9 +133,19 @@ def _calls_in(cls: type) -> list[FunctionalCall]:
         name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         settings = _settings(name, node)
         if settings is not None:
-            where = f"{path}:{first_line + node.lineno - 1} ({cls.__name__}.forward)"
-            calls.append(FunctionalCall(name, settings, where))
+            line = first_line + node.lineno - 1
+            where = f"{path}:{line} ({cls.__name__}.forward)"
+            calls.append(FunctionalCall(name, settings, where, source_site(source, line)))
     return sorted(calls, key=lambda call: int(call.where.split(":")[1].split(" ")[0]))
+
+
+def source_site(source: str, line: int) -> str:
+    """`file:line`, the file relative to the working directory (the workspace root, where checks run) when it
+    lies under it."""
+    path = Path(source)
+    with contextlib.suppress(ValueError, OSError):  # outside the workspace (an installed package): as it is
+        path = path.resolve().relative_to(Path.cwd().resolve())
+    return f"{path}:{line}"
 
 
 def _settings(name: str, node: ast.Call) -> tuple[tuple[str, Any], ...] | None:

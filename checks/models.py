@@ -42,8 +42,12 @@ def reference_model(context: CheckContext, device: Device | None = None) -> Any:
     check_signature(model, context.inputs(), config, "reference")
     if side.checkpoint:
         from paddle_port_checks.convert import load_torch_checkpoint
+        from paddle_port_checks.safe_load import refuse_misshapen, warn_once
 
-        state = load_torch_checkpoint(context.existing(side.checkpoint, "reference.checkpoint"))
+        path = context.existing(side.checkpoint, "reference.checkpoint")
+        state = load_torch_checkpoint(path, warn_once(context))
+        # load_state_dict raises on a misshapen tensor with a multi-line traceback: name it in one line first.
+        refuse_misshapen(path, state, model.state_dict(), "the reference model")
         missing, unexpected = model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
         if missing or unexpected:
             raise ConfigError(
@@ -99,13 +103,16 @@ def _paddle_model_key(context: CheckContext) -> str:
 def _build_paddle_model(context: CheckContext) -> Any:
     from paddle_port_checks.convert import convert_state_dict, load_into_paddle
 
-    paddle = context.paddle()
+    context.paddle()
     config, side = context.config, context.config.paddle
     model = call_factory(side.model, "paddle.model", **side.kwargs)
     check_signature(model, context.inputs(), config, "paddle")
     if side.checkpoint:
+        from paddle_port_checks.safe_load import load_paddle_state, refuse_misshapen, warn_once
+
         checkpoint = context.existing(side.checkpoint, "paddle.checkpoint")
-        state = {k: np.asarray(v) for k, v in paddle.load(str(checkpoint)).items()}
+        state = load_paddle_state(checkpoint, warn_once(context))  # never paddle.load: that unpickles as it is
+        refuse_misshapen(checkpoint, state, model.state_dict(), "the Paddle model")
     else:
         mapping = porter_mapping(context)
         state, report = convert_state_dict(reference_state(context), model, mapping)

@@ -163,6 +163,14 @@ class KeyDiff:
     problem: str | None = None
     # Single values (an accuracy, a class id, a length) as they are: "0.1667 vs 0.1667" says more than a diff.
     values: tuple[float, float] | None = None
+    # The rule that decided, in words: "mean abs diff <= 1e-05", "|a-b| <= 1e-06 + 0.0001*|b|", "float64 replay".
+    rule: str = ""
+    # Float64 replay (forward-side float outputs): the same statistic with both models in float64, the
+    # reference's own float32-vs-float64 discrepancy, and what the two say: "noise" (the port computes the
+    # same function; float32 rounding) or "math differs" (it does not, whatever the threshold says).
+    float64_diff: float | None = None
+    noise_floor: float | None = None
+    noise_verdict: str = ""
     # Not written: the reference magnitude, for the near-zero warning on the writing side.
     ref_absmax: float | None = field(default=None, compare=False, metadata={"json": False})
 
@@ -184,6 +192,16 @@ class Finding:
     expected_paddle_value: Any
     why: str
     visible_in_eval: bool = True
+    # "error": the setting changes what the model computes; "warning": invisible in eval mode (BatchNorm
+    # momentum), so these checks pass and training-mode checks will not. Files written before it read as
+    # what `visible_in_eval` says.
+    severity: str = ""
+    fix: str = ""  # the Paddle argument and value that match the reference: "paddle.nn.BatchNorm2D(momentum=0.9)"
+    defined_at: str = ""  # "file:line" where the Paddle layer (or call) is written; "" when not found
+
+    def __post_init__(self) -> None:
+        if not self.severity:
+            self.severity = "error" if self.visible_in_eval else "warning"
 
     def to_json(self) -> dict[str, Any]:
         return typing.cast(dict[str, Any], to_json(self))

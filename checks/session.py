@@ -163,9 +163,18 @@ def _compare(context: CheckContext, outcome: Outcome) -> list[KeyDiff]:
     """The step's verdict per key, by the catalogue's method and threshold unless the step overrides them."""
     step = STEP_BY_ID[context.step]
     keys = set(outcome.ref) | set(outcome.paddle)
-    thresholds = {key: outcome.thresholds.get(key, context.config.threshold(step.id)) for key in keys}
+    thresholds: dict[str, float] = {}
+    allclose: dict[str, tuple[float, float]] = {}
+    for key in keys:
+        # The porter's word on a key wins over the step's own per-key setting, which wins over the step's.
+        tolerance, names_key = context.config.tolerance(step.id, key)
+        thresholds[key] = outcome.thresholds.get(key, context.config.threshold(step.id))
+        if tolerance is not None and tolerance.threshold is not None and names_key:
+            thresholds[key] = tolerance.threshold
+        if tolerance is not None and tolerance.allclose is not None and (names_key or key not in outcome.thresholds):
+            allclose[key] = tolerance.allclose
     methods = {key: outcome.methods.get(key, step.method) for key in keys}
-    diffs = compare(outcome.ref, outcome.paddle, thresholds, methods)
+    diffs = compare(outcome.ref, outcome.paddle, thresholds, methods, allclose)
     for diff in diffs:
         if diff.key in outcome.problems:
             diff.problem, diff.passed = outcome.problems[diff.key], False

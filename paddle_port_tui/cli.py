@@ -4,15 +4,20 @@ Only argparse is imported at module level so `paddle-port --help` answers at onc
 what it needs. Textual is imported only by `tui` (and `demo` without --headless), torch and paddle never:
 checks run in child processes with the porter's interpreter.
 
-Exit codes: 0 every step that ran passed; 1 a step failed its comparison; 2 a step errored or was
-cancelled, or the command itself could not start (bad config, unknown step, conflicting files);
-130 interrupted with Ctrl-C.
+Exit codes: 0 every step that ran passed (lint findings and warnings beside a pass, "passed · 1 warning",
+do not change it); 1 a step failed its comparison; 2 a step errored or was cancelled, or the command itself
+could not start (bad config, unknown step, conflicting files); 130 interrupted with Ctrl-C.
 
 `run --json` prints one document on stdout (progress notes go to stderr, child output to the logs):
   {"workspace": abs path, "device": str, "passed": bool,
    "steps": [{"id", "status": passed|failed|error|cancelled, "exit_code",
               "keys": [every field of the check's key entries: key, mean, max, min, threshold, passed,
-                       method, problem, shape_ref, shape_paddle, max_rel, cosine, ...],
+                       method, problem, shape_ref, shape_paddle, max_rel, cosine, ..., rule (the rule that
+                       decided), float64_diff, noise_floor, noise_verdict (float64 replay; null/"" if none)],
+              "findings": [lint findings, part of the verdict (a passed step with findings still exits 0):
+                           {"rule" (the setting), "severity": error|warning, "layers", "torch_layers",
+                            "torch_value", "paddle_value", "expected_paddle_value", "fix" (the Paddle
+                            argument and value), "defined_at": ["file:line", ...], "visible_in_eval", "why"}],
               "evidence": [abs paths], "log": abs path of the full run log, "diff_log": abs path or null,
               "result": abs path of result/<step>.json or null, "duration_s", "reference_reused",
               "warnings": [str], "error": str or null, "first_divergence": dict or null,
@@ -26,8 +31,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from paddle_port_checks.catalogue import Step
-    from paddle_port_tui.runner import Finished
     from paddle_port_tui.state import State
     from paddle_port_tui.workspace import Workspace
 
@@ -115,29 +121,53 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--device", default="", help="cpu, gpu or gpu:N (with --headless)")
     demo.add_argument("--json", action="store_true", help="with --headless: print the JSON document of `run`")
 
-    init = commands.add_parser(
-        "init",
-        help="write paddle_port.toml from the values given",
-        description="Create paddle_port.toml (validated first; an existing one is backed up).",
-    )
-    init.add_argument("--reference-model", required=True, metavar="MODULE:CALLABLE", help="the PyTorch model factory")
-    init.add_argument("--paddle-model", required=True, metavar="MODULE:CALLABLE", help="the Paddle model factory")
-    init.add_argument("--input-shape", default="", metavar="SHAPE", help="e.g. 1,3,224,224")
-    init.add_argument("--data-list", default="", metavar="PATH", help="list file or ImageFolder directory")
-    init.add_argument("--device", default="", help="cpu, gpu or gpu:N")
-    init.add_argument("--python", default="", metavar="PATH", help="interpreter of the ML environment")
-    _workspace_arg(init)
+    _init_parser(commands)
 
     tui = commands.add_parser("tui", help="open the wizard")
     tui.add_argument("dir", nargs="?", default=".", metavar="DIR")
     return parser
 
 
+def _init_parser(commands: Any) -> None:
+    """`init`: one flag per config key, made from the declaration the config form is made from too."""
+    from paddle_port_tui.init import FIELDS, SECTIONS
+
+    init = commands.add_parser(
+        "init",
+        usage="paddle-port init [--from-repo [DIR]] [--yes] [--workspace DIR] [--KEY VALUE ...]",
+        help="write paddle_port.toml from flags, or from the factories --from-repo finds",
+        description="Create paddle_port.toml from the keys given (the rest keep their documented defaults), "
+        "validated before anything is written; an existing one is backed up. With --from-repo, the "
+        "sources are read (never imported) for model classes and factories, data builders and metrics, "
+        "and the proposal is shown for you to confirm; a flag you give wins over a proposal.",
+    )
+    init.add_argument(
+        "--from-repo",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DIR",
+        help="propose the factories found in DIR's sources (default: the workspace)",
+    )
+    init.add_argument("--yes", "-y", action="store_true", help="with --from-repo: write the proposal without asking")
+    _workspace_arg(init)
+    for section in SECTIONS:
+        group = init.add_argument_group(section.lower())
+        for field in (field for field in FIELDS if field.section == section):
+            group.add_argument(
+                field.flag,
+                dest=field.name,
+                metavar=field.metavar,
+                action="append" if field.repeatable else "store",
+                help=f"{field.help} [{field.key}]" + (" (repeatable)" if field.repeatable else ""),
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        if sys.stdin.isatty() and sys.stdout.isatty():
+        if _interactive():
             args = parser.parse_args(["tui"])
         else:
             parser.print_help()
@@ -160,6 +190,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # --- helpers shared by the commands --------------------------------------------------------------------
+
+
+def _interactive() -> bool:
+    """A porter at a terminal (not a script, not CI): someone who can answer a question."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 def _open_workspace(directory: str) -> Workspace:
@@ -196,29 +231,6 @@ def _console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False)
 
 
-def step_document(ws: Workspace, step: Step, finished: Finished) -> dict[str, Any]:
-    """One step of the `run --json` document (schema: the module docstring)."""
-    from paddle_port_checks.schema import to_json
-
-    result = finished.result
-    return {
-        "id": step.id,
-        "status": finished.status,
-        "exit_code": finished.exit_code,
-        "keys": [key.to_json() for key in result.keys] if result else [],
-        "evidence": [str(ws.root / path) for path in result.evidence] if result else [],
-        "log": str(ws.log_path(step)),
-        "diff_log": str(ws.root / result.log) if result and result.log else None,
-        "result": str(ws.result_path(step)) if result is not None else None,
-        "duration_s": result.duration_s if result else None,
-        "reference_reused": result.reference.reused if result and result.reference else None,
-        "warnings": list(result.warnings) if result else [],
-        "error": finished.error or (result.error if result else None),
-        "first_divergence": to_json(result.first_divergence) if result else None,
-        "environment": result.environment if result else None,
-    }
-
-
 def run_steps(ws: Workspace, steps: list[Step], device: str, fresh: bool, as_json: bool) -> int:
     """Run the steps through the one run path (`flow.FlowRun`), printing each step's output, diff table
     and the checklist, or one JSON document; the exit code."""
@@ -228,7 +240,7 @@ def run_steps(ws: Workspace, steps: list[Step], device: str, fresh: bool, as_jso
         device = checked_device(ws, device)
     except DeviceError as error:
         raise UsageError(f"--device: {error}") from None
-    from paddle_port_tui.run_output import JsonNotes, Printer
+    from paddle_port_tui.run_output import JsonNotes, Printer, step_document
 
     state = _state(ws)
     listener = JsonNotes() if as_json else Printer(ws, device)
@@ -336,15 +348,75 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from paddle_port_checks.config import CONFIG_NAME
-    from paddle_port_tui.init import config_values, parse_shape, write_config
+    from paddle_port_checks.config import CONFIG_NAME, ConfigError
+    from paddle_port_tui.init import FIELDS, config_tables, config_text, write_config
     from paddle_port_tui.workspace import Workspace
 
     path = Workspace(args.workspace).root / CONFIG_NAME
-    shape = parse_shape(args.input_shape, path) if args.input_shape else None
-    values = config_values(args.reference_model, args.paddle_model, shape, args.data_list, args.device, args.python)
-    print(f"wrote {write_config(path, values)}")
+    given = {
+        field.name: ", ".join(value) if isinstance(value, list) else value
+        for field in FIELDS
+        if (value := getattr(args, field.name)) is not None
+    }
+    proposed = _proposed(args, path.parent, given) if args.from_repo is not None else {}
+    try:
+        tables = config_tables({**proposed, **given}, path)
+        text = config_text(tables, path)
+    except ConfigError as error:
+        raise UsageError(f"{error}{_flag_hint(error.key, given, proposed)}") from None
+    if args.from_repo is not None:
+        print(f"\nproposed {CONFIG_NAME} (a flag you give wins over a proposal):\n\n{text}")
+        if not args.yes:
+            if not _interactive():
+                print("not written: run it again with --yes to write it, with a flag to change a value first")
+                return EXIT_PASSED
+            try:
+                answer = input(f"write {CONFIG_NAME}? [y/N] ")
+            except EOFError:
+                answer = ""
+            if answer.strip().lower() not in ("y", "yes"):
+                print("not written")
+                return EXIT_PASSED
+    existed = path.exists()
+    written = write_config(path, tables)
+    print(f"wrote {written}" + (f" (the previous one is kept beside it as {CONFIG_NAME}.bak-*)" if existed else ""))
     return EXIT_PASSED
+
+
+def _proposed(args: argparse.Namespace, workspace: Path, given: dict[str, str]) -> dict[str, str]:
+    """What `init --from-repo` proposes, printed grouped by key; a required model it cannot find (and the
+    porter did not give) is an error."""
+    from pathlib import Path
+
+    from paddle_port_tui.init import FIELD_BY_NAME
+    from paddle_port_tui.repo_proposal import propose
+
+    directory = Path(args.from_repo) if args.from_repo else workspace
+    if not directory.is_dir():
+        raise UsageError(f"--from-repo: {directory} is not a folder")
+    proposal = propose(directory, workspace)
+    print("\n".join(proposal.lines()))
+    for name, side, base in (("reference_model", "PyTorch", "nn.Module"), ("paddle_model", "Paddle", "nn.Layer")):
+        if name not in given and name not in proposal.values:
+            raise UsageError(
+                f"--from-repo found no {side} model in {directory} (no {base} subclass, no build_* function): "
+                f"name it with {FIELD_BY_NAME[name].flag} MODULE:CALLABLE"
+            )
+    return proposal.values
+
+
+def _flag_hint(key: str, given: dict[str, str], proposed: dict[str, str]) -> str:
+    """Which flag sets the key a config error names: the porter's own, or the one to override a proposal."""
+    from paddle_port_tui.init import field_for_key
+
+    field = field_for_key(key)
+    if field is None:
+        return ""
+    if field.name in given:
+        return f" (from {field.flag})"
+    if field.name in proposed:
+        return f" (proposed by --from-repo: change it with {field.flag})"
+    return f" (set it with {field.flag})"
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

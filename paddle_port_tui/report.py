@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from paddle_port_tui.results import sorted_keys
 
 if TYPE_CHECKING:
+    from paddle_port_tui.findings import FindingGroup
     from paddle_port_tui.state import State
     from paddle_port_tui.workspace import Workspace
 
@@ -23,12 +24,16 @@ GLYPHS = {"passed": "✓", "failed": "✗", "error": "!", "cancelled": "-", "run
 
 
 def build_report(ws: Workspace, state: State) -> dict[str, Any]:
-    """Every step with its verdict, decisive numbers, times, device, evidence and warnings, plus the environment."""
+    """Every step with its verdict (lint findings included), decisive numbers, times, device, evidence that is
+    on disk and warnings, plus the environment. A run that wrote no result is reported as itself (its
+    status, time and reason); an earlier pass is `history`."""
     from paddle_port_checks.schema import to_json
     from paddle_port_tui.checklist import checklist
+    from paddle_port_tui.findings import count_label
 
     steps, environment = [], {}
-    for row in checklist(ws, state):
+    rows = checklist(ws, state)
+    for row in rows:
         step, record, result = row.step, row.record, row.result
         if result is not None and result.environment:
             environment = result.environment
@@ -40,22 +45,27 @@ def build_report(ws: Workspace, state: State) -> dict[str, Any]:
                 "script": step.script,
                 "rule": step.pass_rule,
                 "status": row.status,
+                "label": row.label,
+                "findings_count": count_label(row.findings),
                 "decisive": row.decisive,
+                "history": row.history,
                 "started_at": record.started_at,
                 "finished_at": record.finished_at,
                 "duration_s": record.duration_s,
                 "device": record.device or (result.environment.get("device") if result else None),
                 "keys": [key.to_json() for key in sorted_keys(result)] if result else [],
                 "evidence": row.evidence,
-                "log": record.log_path,
+                "log": record.log_path if record.log_path and (ws.root / record.log_path).exists() else None,
                 "reference_reused": result.reference.reused if result and result.reference else None,
                 "warnings": list(result.warnings) if result else [],
                 "error": record.error or (result.error if result else None),
                 "first_divergence": to_json(result.first_divergence) if result else None,
+                "findings": [group.to_json() for group in row.findings],
             }
         )
     return {
         "schema": 1,
+        "findings_count": count_label(group for row in rows for group in row.findings),
         "workspace": str(ws.root),
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "device": getattr(state, "device", "") or environment.get("device", ""),
@@ -77,6 +87,61 @@ def _divergence_line(divergence: dict[str, Any]) -> str:
     if divergence.get("location"):
         line += f"; born {divergence['location']}"
     return line
+
+
+def _decisive(step: dict[str, Any]) -> str:
+    """The decisive line, with the last pass as history when this run did not pass."""
+    return f"{step['decisive']} ({step['history']})" if step["history"] else step["decisive"]
+
+
+def _reference_note(step: dict[str, Any]) -> str:
+    """Whether the reference was reused; nothing for a run that wrote no result (it cannot say)."""
+    if step["reference_reused"] is None:
+        return ""
+    return f"; reference outputs {'reused' if step['reference_reused'] else 'computed'}"
+
+
+def _key_columns(keys: list[dict[str, Any]]) -> tuple[list[tuple[str, Any]], list[str]]:
+    """The key table's columns as (header, cell of a key document), and the distinct rules that decided:
+    the float64 replay's column only when a key has one, the rule per key only when they differ."""
+    from paddle_port_checks.schema import KeyDiff, from_json
+    from paddle_port_tui.tables import float64_cell
+
+    columns: list[tuple[str, Any]] = [("key", lambda key: key.get("key", ""))]
+    columns += [(name, lambda key, name=name: _fmt(key.get(name))) for name in ("mean", "max", "min", "threshold")]
+    replay = {id(key): float64_cell(from_json(KeyDiff, key)) for key in keys}
+    if any(replay.values()):
+        columns.append(("float64", lambda key: replay[id(key)]))
+    rules = list(dict.fromkeys(key["rule"] for key in keys if key.get("rule")))
+    if len(rules) > 1:
+        columns.append(("rule", lambda key: key.get("rule", "")))
+    columns.append(("verdict", lambda key: "✓ passed" if key.get("passed") else "✗ failed"))
+    columns.append(("problem", lambda key: key.get("problem") or ""))
+    return columns, rules
+
+
+def _finding(finding: dict[str, Any]) -> tuple[str, FindingGroup]:
+    """A finding document as its severity in glyph + word, and the group that words it."""
+    from paddle_port_tui.findings import FindingGroup
+
+    group = FindingGroup.from_json(finding)
+    return ("⚠ warning" if group.severity == "warning" else "! finding"), group
+
+
+def _md_remedy(group: FindingGroup) -> str:
+    """The fix as code and where, for Markdown: fix: `paddle.nn.BatchNorm2D(momentum=0.9)` at file:20, :23."""
+    from paddle_port_tui.findings import places
+
+    parts = [f"fix: `{_md(group.fix)}`"] if group.fix else []
+    if group.defined_at:
+        parts.append(f"at {_md(places(group.defined_at))}")
+    return " ".join(parts)
+
+
+def _title(report: dict[str, Any]) -> str:
+    """`all steps passed`, `all steps passed · 1 warning`, `not all steps passed`."""
+    verdict = "all steps passed" if report["passed"] else "not all steps passed"
+    return f"{verdict} · {report['findings_count']}" if report["findings_count"] else verdict
 
 
 def _fmt(value: Any) -> str:
@@ -101,9 +166,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     """A Markdown checklist: summary table, then each step's keys, warnings, errors and evidence."""
     from paddle_port_tui.chart import divergent_index, text_chart
 
-    verdict = "all steps passed" if report["passed"] else "not all steps passed"
     lines = [
-        f"# paddle-port report: {verdict}",
+        f"# paddle-port report: {_title(report)}",
         "",
         f"Workspace `{_md(report['workspace'])}`, device `{_md(report['device'])}`, "
         f"generated {report['generated_at']}.",
@@ -113,8 +177,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     ]
     for step in report["steps"]:
         lines.append(
-            f"| {step['number']} | {step['id']} | {GLYPHS.get(step['status'], '?')} {step['status']} | "
-            f"{_md(step['decisive'])} | {_md(step['device'] or '')} | {step['started_at'] or ''} |"
+            f"| {step['number']} | {step['id']} | {GLYPHS.get(step['status'], '?')} {_md(step['label'])} | "
+            f"{_md(_decisive(step))} | {_md(step['device'] or '')} | {step['started_at'] or ''} |"
         )
     if report["environment"]:
         lines += ["", "## Environment", "", "| | |", "|---|---|"]
@@ -122,26 +186,32 @@ def to_markdown(report: dict[str, Any]) -> str:
     for step in report["steps"]:
         lines += [
             "",
-            f"## {step['number']}. {step['id']}: {step['title']} ({step['status']})",
+            f"## {step['number']}. {step['id']}: {step['title']} ({_md(step['label'])})",
             "",
             f"Script `{step['script']}`; pass rule: {step['rule']}.",
         ]
         if step["started_at"]:
             lines.append(
                 f"Ran {step['started_at']} to {step['finished_at'] or '?'} "
-                f"({_fmt(step['duration_s'])} s); reference outputs "
-                f"{'reused' if step['reference_reused'] else 'computed'}."
+                f"({_fmt(step['duration_s'])} s){_reference_note(step)}."
             )
+        if step["history"]:
+            lines.append(f"History: {_md(step['history'])} (an earlier run; not this run's verdict).")
         if step["error"]:
             lines += ["", "**Error:**", ""] + [f"> {html.escape(line)}" for line in str(step["error"]).splitlines()]
         if step["keys"]:
-            lines += ["", "| key | mean | max | min | threshold | verdict | problem |", "|---|---|---|---|---|---|---|"]
-            for key in step["keys"]:
-                lines.append(
-                    f"| {_md(key.get('key', ''))} | {_fmt(key.get('mean'))} | {_fmt(key.get('max'))} | "
-                    f"{_fmt(key.get('min'))} | {_fmt(key.get('threshold'))} | "
-                    f"{'✓ passed' if key.get('passed') else '✗ failed'} | {_md(key.get('problem') or '')} |"
-                )
+            columns, rules = _key_columns(step["keys"])
+            lines += ["", "| " + " | ".join(name for name, _ in columns) + " |", "|" + "---|" * len(columns)]
+            lines += ["| " + " | ".join(_md(cell(key)) for _, cell in columns) + " |" for key in step["keys"]]
+            if len(rules) == 1:
+                lines += ["", f"Rule: {_md(rules[0])}."]
+        if step["findings"]:
+            lines += ["", f"**Lint findings (part of the verdict): {_md(step['findings_count'])}**", ""]
+            for finding in step["findings"]:
+                head, group = _finding(finding)
+                lines.append(f"- {head}: {_md(group.headline())}")
+                lines += [f"  - {_md_remedy(group)}"] if group.remedy() else []
+                lines.append(f"  - why: {_md(group.why)}")
         lines += [f"- warning: {_md(warning)}" for warning in step["warnings"]]
         divergence = step["first_divergence"]
         if divergence:
@@ -175,17 +245,30 @@ def _status_html(status: str) -> str:
     return f'<span class="{_h(status)}">{GLYPHS.get(status, "?")} {_h(status)}</span>'
 
 
+def _key_cell_html(name: str, cell: Any, key: dict[str, Any]) -> str:
+    """One cell of a key row: the verdict as glyph + word, numbers right-aligned, the rest as text."""
+    if name == "verdict":
+        return f"<td>{_status_html('passed' if key.get('passed') else 'failed')}</td>"
+    kind = "" if name in ("key", "problem", "rule") else ' class="num"'
+    return f"<td{kind}>{_h(cell(key))}</td>"
+
+
+def _findings_html(step: dict[str, Any]) -> str:
+    """` · 1 warning` after the status, when the step has findings."""
+    return f' <span class="warning">· {_h(step["findings_count"])}</span>' if step["findings_count"] else ""
+
+
 def to_html(report: dict[str, Any]) -> str:
     """One self-contained page (inline CSS, inline SVG, no script); every value is escaped."""
     from paddle_port_tui.chart import divergent_index, svg_chart
 
-    verdict = "all steps passed" if report["passed"] else "not all steps passed"
+    title = _h(_title(report))
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>paddle-port report: {verdict}</title>",
+        f"<title>paddle-port report: {title}</title>",
         f"<style>{_CSS}</style></head><body>",
-        f"<h1>paddle-port report: {verdict}</h1>",
+        f"<h1>paddle-port report: {title}</h1>",
         f"<p>Workspace <code>{_h(report['workspace'])}</code>, device <code>{_h(report['device'])}</code>, "
         f"generated {_h(report['generated_at'])}.</p>",
         "<table><tr><th>#</th><th>step</th><th>status</th><th>decisive numbers</th><th>device</th>"
@@ -193,8 +276,9 @@ def to_html(report: dict[str, Any]) -> str:
     ]
     for step in report["steps"]:
         out.append(
-            f"<tr><td>{step['number']}</td><td>{_h(step['id'])}</td><td>{_status_html(step['status'])}</td>"
-            f"<td>{_h(step['decisive'])}</td><td>{_h(step['device'])}</td><td>{_h(step['started_at'])}</td></tr>"
+            f"<tr><td>{step['number']}</td><td>{_h(step['id'])}</td><td>{_status_html(step['status'])}"
+            f"{_findings_html(step)}</td><td>{_h(_decisive(step))}</td><td>{_h(step['device'])}</td>"
+            f"<td>{_h(step['started_at'])}</td></tr>"
         )
     out.append("</table>")
     if report["environment"]:
@@ -205,31 +289,38 @@ def to_html(report: dict[str, Any]) -> str:
         ]
         out.append("</table>")
     for step in report["steps"]:
-        out.append(f"<h2>{step['number']}. {_h(step['id'])}: {_h(step['title'])} {_status_html(step['status'])}</h2>")
+        out.append(
+            f"<h2>{step['number']}. {_h(step['id'])}: {_h(step['title'])} {_status_html(step['status'])}"
+            f"{_findings_html(step)}</h2>"
+        )
         out.append(f"<p>Script <code>{_h(step['script'])}</code>; pass rule: {_h(step['rule'])}.")
         if step["started_at"]:
             out.append(
-                f" Ran {_h(step['started_at'])} to {_h(step['finished_at'])} ({_h(_fmt(step['duration_s']))} s);"
-                f" reference outputs {'reused' if step['reference_reused'] else 'computed'}."
+                f" Ran {_h(step['started_at'])} to {_h(step['finished_at'])} ({_h(_fmt(step['duration_s']))} s)"
+                f"{_h(_reference_note(step))}."
             )
+        if step["history"]:
+            out.append(f" History: {_h(step['history'])} (an earlier run; not this run's verdict).")
         out.append("</p>")
         if step["error"]:
             out.append(f'<p class="error">Error:</p><pre>{_h(step["error"])}</pre>')
         if step["keys"]:
-            out.append(
-                "<table><tr><th>key</th><th>mean</th><th>max</th><th>min</th><th>threshold</th>"
-                "<th>verdict</th><th>problem</th></tr>"
-            )
+            columns, rules = _key_columns(step["keys"])
+            out.append("<table><tr>" + "".join(f"<th>{_h(name)}</th>" for name, _ in columns) + "</tr>")
             for key in step["keys"]:
-                cells = "".join(
-                    f'<td class="num">{_h(_fmt(key.get(name)))}</td>' for name in ("mean", "max", "min", "threshold")
-                )
-                out.append(
-                    f"<tr><td>{_h(key.get('key'))}</td>{cells}"
-                    f"<td>{_status_html('passed' if key.get('passed') else 'failed')}</td>"
-                    f"<td>{_h(key.get('problem') or '')}</td></tr>"
-                )
+                out.append("<tr>" + "".join(_key_cell_html(name, cell, key) for name, cell in columns) + "</tr>")
             out.append("</table>")
+            if len(rules) == 1:
+                out.append(f"<p>Rule: {_h(rules[0])}.</p>")
+        if step["findings"]:
+            out.append(f"<p><strong>Lint findings (part of the verdict): {_h(step['findings_count'])}</strong></p><ul>")
+            for finding in step["findings"]:
+                head, group = _finding(finding)
+                kind = "warning" if group.severity == "warning" else "error"
+                fix = f"<br><code>{_h(group.remedy())}</code>" if group.remedy() else ""
+                what = f'<span class="{kind}">{_h(head)}</span>: {_h(group.headline())}'
+                out.append(f"<li>{what}{fix}<br>why: {_h(group.why)}</li>")
+            out.append("</ul>")
         out += [f'<p class="warning">warning: {_h(warning)}</p>' for warning in step["warnings"]]
         divergence = step["first_divergence"]
         if divergence:

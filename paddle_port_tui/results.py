@@ -23,6 +23,16 @@ def load_result(ws: Workspace, step_id: str) -> StepResult | None:
         return StepResult(step=step_id, status="error", error=f"{ws.relative(path)} cannot be read: {problem}")
 
 
+def without_result(step_id: str, status: str, error: str | None) -> StepResult:
+    """What stands in for the result of a run that wrote none (a segfault, a timeout, a cancel): that run's
+    own error, so no face shows an older result's numbers as this run's."""
+    if status == "cancelled":
+        reason = f"cancelled: {error}" if error else "cancelled before the check wrote a result"
+    else:
+        reason = error or "the check wrote no result"
+    return StepResult(step=step_id, status="error", error=reason)
+
+
 def sorted_keys(result: StepResult) -> list[KeyDiff]:
     """The compared keys, failing rows first, otherwise in the check's own order."""
     return sorted(result.keys, key=lambda row: row.passed)

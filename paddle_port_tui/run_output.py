@@ -1,7 +1,7 @@
 """The terminal face of a run: each step's heading, its output as it comes, its diff table when it ends.
 
 Used by `paddle-port run` as the listener of the one run path (`flow.FlowRun`); with --json the notes go to
-stderr and stdout is left to the document.
+stderr and stdout is left to the document, one `step_document` per step (its schema: `paddle_port_tui.cli`).
 """
 
 from __future__ import annotations
@@ -121,15 +121,40 @@ class Printer(FlowListener):
 
 
 def show_step(ws: Workspace, step: Step, finished: Finished, console: Any) -> None:
-    """The step's diff table (or its error), the layers around a divergence, and where the log is."""
-    from paddle_port_checks.schema import StepResult
-    from paddle_port_tui.tables import diff_table, divergence_table
+    """The step's diff table (or its error), the layers around a divergence, its lint findings (part of
+    the verdict: "passed · 1 warning"), and where the log is."""
+    from paddle_port_tui.findings import grouped
+    from paddle_port_tui.results import without_result
+    from paddle_port_tui.tables import diff_table, divergence_table, findings_view
 
-    result = finished.result or StepResult(step=step.id, status="error", error=finished.error)
-    if finished.status == "cancelled" and finished.result is None:
-        result = StepResult(step=step.id, status="error", error="cancelled")
+    result = finished.result or without_result(step.id, finished.status, finished.error)
     console.print(diff_table(result))
-    layers = divergence_table(result)
-    if layers is not None:
-        console.print(layers)
+    for view in (divergence_table(result), findings_view(grouped(result.lint))):
+        if view is not None:
+            console.print(view)
     console.print(f"full log: {ws.relative(ws.log_path(step))}", markup=False, style="dim")
+
+
+def step_document(ws: Workspace, step: Step, finished: Finished) -> dict[str, Any]:
+    """One step of the `run --json` document (schema: the docstring of `paddle_port_tui.cli`)."""
+    from paddle_port_checks.schema import to_json
+    from paddle_port_tui.findings import grouped
+
+    result = finished.result
+    return {
+        "id": step.id,
+        "status": finished.status,
+        "exit_code": finished.exit_code,
+        "keys": [key.to_json() for key in result.keys] if result else [],
+        "findings": [group.to_json() for group in grouped(result.lint)] if result else [],
+        "evidence": [str(ws.root / path) for path in result.evidence] if result else [],
+        "log": str(ws.log_path(step)),
+        "diff_log": str(ws.root / result.log) if result and result.log else None,
+        "result": str(ws.result_path(step)) if result is not None else None,
+        "duration_s": result.duration_s if result else None,
+        "reference_reused": result.reference.reused if result and result.reference else None,
+        "warnings": list(result.warnings) if result else [],
+        "error": finished.error or (result.error if result else None),
+        "first_divergence": to_json(result.first_divergence) if result else None,
+        "environment": result.environment if result else None,
+    }

@@ -178,13 +178,16 @@ class StepsRun:
 
     # --- bookkeeping shared by the worker follower -------------------------------------------------
     def _new_record(self, step: Step, status: str) -> StepState:
-        """A new run of a step forgets the previous one; the hashes say which script and config it used."""
+        """A new run of a step forgets the previous one but for when it last passed (history, not a verdict);
+        the hashes say which script and config it used."""
+        previous = self.state.steps.get(step.id)
         record = StepState(
             status=status,
             started_at=utc_now(),
             device=self._device_label(),
             script_hash=file_hash(self.ws.script_path(step)),
             config_hash=self.ws.config_hash(),
+            last_passed_at=previous.last_pass() if previous is not None else None,
         )
         self.state.steps[step.id] = record
         return record

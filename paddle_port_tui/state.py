@@ -48,6 +48,14 @@ class StepState:
     error: str | None = None
     # The check's process id while it runs: lets a restarted app tell a live run from an abandoned one.
     pid: int | None = None
+    # When the step last passed before this run (that run's finished_at): history a failed, errored or
+    # cancelled run shows beside its own verdict ("last passed 12-01 06:52"), never in place of it. Added
+    # within schema 1: a file written before it reads as None.
+    last_passed_at: str | None = None
+
+    def last_pass(self) -> str | None:
+        """When the step last passed, this run included: what the next run carries as `last_passed_at`."""
+        return (self.finished_at or self.started_at) if self.status == "passed" else self.last_passed_at
 
 
 def _fresh_steps() -> dict[str, StepState]:

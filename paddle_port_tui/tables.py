@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from paddle_port_checks.schema import StepResult, to_json
+from paddle_port_checks.schema import KeyDiff, StepResult, to_json
 
 if TYPE_CHECKING:
+    from paddle_port_tui.findings import FindingGroup
     from paddle_port_tui.state import State
     from paddle_port_tui.workspace import Workspace
 
@@ -30,10 +32,13 @@ STATUS_GLYPHS: dict[str, tuple[str, str]] = {
 }
 
 
-def verdict(status: str) -> Text:
-    """A status as glyph + word, e.g. '✗ failed'."""
+def verdict(status: str, findings: str = "") -> Text:
+    """A status as glyph + word, e.g. '✗ failed'; with the findings' count, '✓ passed · 1 warning'."""
     glyph, style = STATUS_GLYPHS.get(status, ("?", ""))
-    return Text(f"{glyph} {status}", style=style)
+    text = Text(f"{glyph} {status}", style=style)
+    if findings:
+        text.append(f" · {findings}", style="yellow")
+    return text
 
 
 def number(value: Any) -> str:
@@ -55,23 +60,69 @@ def diff_table(result: StepResult | None, title: str | None = None) -> Table | T
         text = Text(f"{result.step}: ", style="bold red")
         text.append(str(result.error or "the check did not complete"))
         return text
+    rows = sorted_keys(result)
+    rules = list(dict.fromkeys(row.rule for row in rows if row.rule))
+    # One rule for every key is said once, under the table; several get a column.
+    caption = f"rule: {rules[0]}" if len(rules) == 1 else None
     table = Table(title=title or f"{result.step}: {result.status}", title_justify="left")
+    table.caption, table.caption_justify = caption, "left"
     table.add_column("key")
     for name in ("mean", "max", "min", "threshold"):
         table.add_column(name, justify="right")
+    replayed = any(float64_cell(row) for row in rows)
+    if replayed:
+        table.add_column("float64", justify="right")
+    if len(rules) > 1:
+        table.add_column("rule")
     table.add_column("verdict")
-    for row in sorted_keys(result):
+    for row in rows:
         key = Text(row.key)
         if row.problem:
             key.append(f"  ({row.problem})", style="red")
-        numbers = (number(value) for value in (row.mean, row.max, row.min, row.threshold))
-        table.add_row(key, *numbers, verdict("passed" if row.passed else "failed"))
+        cells: list[Any] = [number(value) for value in (row.mean, row.max, row.min, row.threshold)]
+        if replayed:
+            cells.append(Text(float64_cell(row), style="red" if row.noise_verdict == "math differs" else ""))
+        if len(rules) > 1:
+            cells.append(Text(row.rule))
+        table.add_row(key, *cells, verdict("passed" if row.passed else "failed"))
     return table
+
+
+def float64_cell(row: KeyDiff) -> str:
+    """What the float64 replay says of a key: `1.20e-15 noise`, `9.70e-06 math differs`; where a side had no
+    float64 kernel, the difference against the reference's own noise floor (`2x floor noise`, or the check's
+    `12x the noise floor`); "" for a key that was not replayed (an exact step, a result from before it)."""
+    verdict = row.noise_verdict
+    if row.float64_diff is not None:
+        return f"{number(row.float64_diff)} {verdict}".strip()
+    if "floor" in verdict or not row.noise_floor:
+        return verdict
+    statistic = {"max": row.max, "min": row.min}.get(row.method, row.mean)
+    return f"{statistic / row.noise_floor:.2g}x floor {verdict}".strip() if statistic is not None else verdict
+
+
+def findings_view(groups: list[FindingGroup], heading: str = "") -> Group | None:
+    """Each finding in three lines: what differs and where, the fix and the file:line, why it matters."""
+    from paddle_port_tui.findings import count_label
+
+    if not groups:
+        return None
+    lines = [Text(heading or f"Lint findings (part of the verdict): {count_label(groups)}", style="bold")]
+    for group in groups:
+        glyph, style = ("⚠ warning", "yellow") if group.severity == "warning" else ("! finding", "bold red")
+        line = Text(f" {glyph}  ", style=style)
+        line.append(group.headline())
+        lines.append(line)
+        if group.remedy():
+            lines.append(Text(f"     {group.remedy()}", style="green"))
+        lines.append(Text(f"     why: {group.why}", style="dim"))
+    return Group(*lines)
 
 
 def checklist_table(ws: Workspace, state: State) -> Table:
     """Every step of the flow with its status (stale when script or config changed), verdict and timing."""
     from paddle_port_tui.checklist import checklist
+    from paddle_port_tui.findings import count_label
 
     table = Table(title="checklist", title_justify="left")
     table.add_column("#", justify="right")
@@ -83,11 +134,14 @@ def checklist_table(ws: Workspace, state: State) -> Table:
     table.add_column("time", justify="right")
     for row in checklist(ws, state):
         duration = row.record.duration_s
+        decisive = Text(row.decisive)
+        if row.history:
+            decisive.append(f" ({row.history})", style="dim")
         table.add_row(
             str(row.step.number),
             row.step.id,
-            verdict(row.status),
-            Text(row.decisive),
+            verdict(row.status, count_label(row.findings)),
+            decisive,
             Text(row.ran_at),
             Text(row.record.device or ""),
             f"{duration:.1f}s" if isinstance(duration, (int, float)) else "",

@@ -1,9 +1,11 @@
 """Checkpoint 5: prediction program and Paddle Inference.
 
-One image through both training engines gives the same class and probability; the model exported
-with paddle.jit.save and run by a Paddle Inference predictor matches the training engine.
+One sample through both training engines gives the same class and probability; the model
+exported with paddle.jit.save and run by a Paddle Inference predictor matches the training
+engine; the porter's own prediction programs, when named, answer alike and as Paddle Inference
+does.
 
-Compares: class_id, prob, inference_logits, inference_class_id
+Compares: class_id, prob, inference_logits, inference_class_id (+ program, program_vs_inference)
 Passes when: class ids equal; prob and logits mean abs diff <= 1e-5
 Run from the workspace root:  python test_tipc/05_test_predict.py [--device gpu:0] [--fresh]
 Evidence: result/predict_ref.npy, result/predict_paddle.npy, result/log/predict_diff.log

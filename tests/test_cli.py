@@ -85,12 +85,16 @@ def test_run_json_prints_one_document_with_every_field(tmp_path, capsys):
         "warnings",
         "error",
         "first_divergence",
+        "findings",
     }
     for step in document["steps"]:
         assert expected <= set(step)
         assert "fake check" in Path(step["log"]).read_text()  # child output went to the full log only
     forward, data, metric = document["steps"]
     assert {"key", "mean", "max", "min", "threshold", "passed", "method", "problem"} <= set(forward["keys"][0])
+    # the verdict's own fields, present (empty) for a check that does not fill them
+    assert {"rule", "float64_diff", "noise_floor", "noise_verdict"} <= set(forward["keys"][0])
+    assert forward["findings"] == []
     assert [row["passed"] for row in data["keys"]] == [True, False]
     assert metric["keys"] == [] and "the fake model exploded" in metric["error"]
 

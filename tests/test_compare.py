@@ -8,7 +8,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from paddle_port_checks.compare import KeyDiff, all_passed, compare, near_zero_warning, threshold_for
+from paddle_port_checks.compare import KeyDiff, all_passed, compare, compare_arrays, near_zero_warning, threshold_for
 
 # The fields of one "keys" entry of result/<step>.json, as fixed in docs/ARCHITECTURE.md.
 ARCHITECTURE_KEY_FIELDS = {
@@ -28,6 +28,10 @@ ARCHITECTURE_KEY_FIELDS = {
     "min_passing_threshold",
     "problem",
     "values",
+    "rule",
+    "float64_diff",
+    "noise_floor",
+    "noise_verdict",
 }
 
 
@@ -242,3 +246,36 @@ def test_single_values_are_reported_as_they_are():
     accuracy = only(compare({"acc_top1": np.array(0.25)}, {"acc_top1": 0.125}, 1e-6, method="max"))
     assert accuracy.to_json()["values"] == [0.25, 0.125] and not accuracy.passed
     assert only(compare({"logits": np.ones(3)}, {"logits": np.ones(3)}, 1e-6)).to_json()["values"] is None
+
+
+def test_allclose_decides_element_by_element_with_atol_and_rtol() -> None:
+    ref = np.array([1000.0, 1.0, 0.0], dtype=np.float32)
+    paddle = np.array([1000.05, 1.0, 1e-7], dtype=np.float32)
+    # 0.05 at 1000 is within rtol 1e-4 (bound 0.1); 1e-7 at 0 is within atol 1e-6.
+    diff = compare_arrays("logits", ref, paddle, threshold=1e-5, allclose=(1e-6, 1e-4))
+    assert diff.passed and diff.within_tol == 1.0
+    assert diff.rule == "|paddle - ref| <= 1e-06 + 0.0001 * |ref| at every element"
+    # The mean rule would fail the same arrays on the large element.
+    assert not compare_arrays("logits", ref, paddle, threshold=1e-5).passed
+
+
+def test_allclose_fails_on_one_element_and_says_the_least_atol_that_passes() -> None:
+    ref = np.zeros(1000, dtype=np.float32)
+    paddle = ref.copy()
+    paddle[7] = 3e-6
+    diff = compare_arrays("x", ref, paddle, threshold=1.0, allclose=(1e-6, 0.0))
+    assert not diff.passed and diff.worst_index == (7,)
+    assert diff.within_tol == pytest.approx(0.999)
+    assert diff.min_passing_threshold == pytest.approx(3e-6, rel=1e-3)
+
+
+def test_allclose_fails_a_nan() -> None:
+    diff = compare_arrays("x", np.array([1.0, 2.0]), np.array([1.0, np.nan]), threshold=1.0, allclose=(1.0, 1.0))
+    assert not diff.passed and diff.problem is not None
+
+
+def test_every_key_says_its_rule() -> None:
+    (mean, exact) = compare(
+        {"a": np.ones(3), "b": np.ones(2)}, {"a": np.ones(3), "b": np.ones(2)}, 1e-5, {"a": "mean", "b": "max"}
+    )
+    assert mean.rule == "mean abs diff <= 1e-05" and exact.rule == "max abs diff <= 1e-05"

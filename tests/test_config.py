@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from paddle_port_checks.config import ConfigError, load_config, parse_config
+from paddle_port_checks.config import ConfigError, Tolerance, load_config, parse_config
 
 MINIMAL = """
 [reference]
@@ -98,3 +98,32 @@ def test_a_workspace_parses_its_config_once_per_version_and_sees_an_edit(tmp_pat
     assert ws.load_config() is first, "unchanged file: parsed once"
     config.write_text(config.read_text().replace('"cpu"', '"gpu:1"'))
     assert ws.load_config().device == "gpu:1"
+
+
+def test_thresholds_take_atol_and_rtol_per_step_and_per_key(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        "[thresholds]\nforward = 2e-5\n"
+        "[thresholds.weights]\nthreshold = 1e-6\natol = 1e-7\nrtol = 1e-5\n"
+        "keys = { logits = 1e-4, weight = { atol = 0, rtol = 1e-6 } }\n"
+    )
+    config = parse_config(text, tmp_path / "paddle_port.toml")
+    assert config.threshold("forward") == 2e-5 and config.threshold("weights") == 1e-6
+    assert config.tolerance("weights", "eval_top1") == (Tolerance(1e-6, 1e-7, 1e-5), False)
+    assert config.tolerance("weights", "weight/fc.weight") == (Tolerance(None, 0.0, 1e-6), True)
+    assert config.tolerance("weights", "logits")[0] == Tolerance(threshold=1e-4)
+    assert config.tolerance("forward", "logits") == (None, False)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("[thresholds.forward]\natol = -1\n", r"\[thresholds.forward.atol\] expected a non-negative number"),
+        ("[thresholds.forward]\ntol = 1\n", r"\[thresholds.forward.tol\] unknown key"),
+        ("[thresholds.forward]\nkeys = { logits = { rtol = true } }\n", r"\[thresholds.forward.keys.logits.rtol\]"),
+        ("[thresholds.forward]\nkeys = { logits = 'x' }\n", r"\[thresholds.forward.keys.logits\]"),
+        ("[thresholds]\nforward = true\n", r"\[thresholds.forward\] expected a non-negative number"),
+    ],
+)
+def test_bad_tolerances_name_their_key(tmp_path: Path, table: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(MINIMAL + table, tmp_path / "paddle_port.toml")

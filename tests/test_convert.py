@@ -26,6 +26,7 @@ from paddle_port_checks.convert import (
     torch_state_to_numpy,
 )
 from paddle_port_checks.mapping import Mapping, MappingEntry, build_mapping
+from paddle_port_checks.safe_load import CheckpointError
 
 
 def _mean_abs_diff(torch_model, paddle_model, x: np.ndarray) -> float:
@@ -167,7 +168,7 @@ def test_load_torch_checkpoint_unwraps_and_strips_data_parallel_prefix(tmp_path:
 def test_load_torch_checkpoint_rejects_a_non_state_dict_naming_the_file(tmp_path: Path):
     path = tmp_path / "odd.pth"
     torch.save({"weights": [1, 2], "epoch": 3}, path)
-    with pytest.raises(ValueError, match=r"odd\.pth: not a state dict"):
+    with pytest.raises(CheckpointError, match=r"odd\.pth: not a state dict"):
         load_torch_checkpoint(path)
 
 

@@ -132,3 +132,73 @@ def test_subclasses_and_transposed_convs_share_one_kind_across_the_frameworks() 
     assert layer_kind(tnn.ConvTranspose2d(3, 4, 3)) == layer_kind(pnn.Conv2DTranspose(3, 4, 3)) == "conv_transpose"
     assert layer_kind(tnn.UpsamplingBilinear2d(scale_factor=2)) == layer_kind(pnn.Upsample(scale_factor=2))
     assert layer_kind(tnn.SyncBatchNorm(4)) == layer_kind(pnn.BatchNorm(4)) == "batchnorm"
+
+
+@pytest.mark.parametrize(
+    ("torch_layer", "paddle_layer", "fix", "severity"),
+    [
+        (
+            tnn.BatchNorm2d(4, momentum=0.1),
+            pnn.BatchNorm2D(4, momentum=0.1),
+            "paddle.nn.BatchNorm2D(momentum=0.9)",
+            "warning",
+        ),
+        (tnn.AvgPool2d(3, 2, 1), pnn.AvgPool2D(3, 2, 1), "paddle.nn.AvgPool2D(exclusive=False)", "error"),
+        (tnn.MaxPool2d(3, 2), pnn.MaxPool2D(3), "paddle.nn.MaxPool2D(stride=2)", "error"),  # (2, 2) written as 2
+        (tnn.GELU(approximate="tanh"), pnn.GELU(), "paddle.nn.GELU(approximate=True)", "error"),
+        (tnn.Softmax(dim=1), pnn.Softmax(axis=-1), "paddle.nn.Softmax(axis=1)", "error"),
+        (tnn.Linear(4, 4, bias=False), pnn.Linear(4, 4), "paddle.nn.Linear(bias_attr=False)", "error"),
+        (tnn.Conv2d(3, 4, 3), pnn.Conv2D(3, 4, 3, bias_attr=False), "remove bias_attr=False", "error"),
+    ],
+)
+def test_each_finding_names_the_paddle_argument_that_fixes_it(torch_layer, paddle_layer, fix, severity) -> None:
+    (finding,) = lint(torch_layer, paddle_layer)
+    assert finding.fix.startswith(fix) and finding.severity == severity
+    assert finding.defined_at == ""  # a bare framework layer is written nowhere of the porter's
+
+
+class _TorchBlock(tnn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = tnn.Conv2d(3, 4, 3)
+        self.norm = tnn.BatchNorm2d(4)
+        self.head = tnn.Sequential(tnn.ReLU(), tnn.MaxPool2d(2), tnn.BatchNorm2d(4), tnn.BatchNorm2d(4))
+
+
+class _PaddleBlock(pnn.Layer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = pnn.Conv2D(3, 4, 3)
+        self.norm = pnn.BatchNorm2D(4, momentum=0.9)
+        self.head = pnn.Sequential(
+            pnn.ReLU(),
+            pnn.MaxPool2D(2, ceil_mode=True),  # <- head.1
+            pnn.BatchNorm2D(4, momentum=0.9),
+            pnn.BatchNorm2D(4, epsilon=1e-3),  # <- head.3: the second BatchNorm2D of the Sequential
+        )
+
+
+class _Model(pnn.Layer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = _PaddleBlock()
+
+
+def _line(marker: str) -> int:
+    import inspect
+
+    lines, first = inspect.getsourcelines(_PaddleBlock)
+    return first + next(n for n, line in enumerate(lines) if marker in line)
+
+
+def test_a_finding_says_where_its_paddle_layer_is_built() -> None:
+    findings = {f.paddle_layer: f for f in lint(_TorchBlock(), _PaddleBlock())}
+    assert set(findings) == {"head.1", "head.3"}
+    assert findings["head.1"].defined_at.endswith(f"tests/test_lint.py:{_line('<- head.1')}")
+    assert findings["head.3"].defined_at.endswith(f"tests/test_lint.py:{_line('<- head.3')}")
+    # nested one level deeper: the deepest class of the porter's that builds it decides
+    from paddle_port_checks.layer_source import construction_site
+
+    assert construction_site(_Model(), "block.head.1").endswith(f"tests/test_lint.py:{_line('<- head.1')}")
+    assert construction_site(_Model(), "block.norm").endswith(f"tests/test_lint.py:{_line('self.norm = pnn.')}")
+    assert construction_site(_Model(), "no.such.layer") == ""

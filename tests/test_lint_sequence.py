@@ -96,6 +96,10 @@ def test_functional_calls_in_the_porters_forward_are_linted_from_their_source() 
         exact[0].paddle_layer.startswith("test_lint_sequence.py:")
         and "PaddleExactGelu.forward" in exact[0].paddle_layer
     )
+    # the fix in Paddle's own spelling (approximate is a bool there), and the call's file:line as a path
+    assert exact[0].fix == "paddle.nn.functional.gelu(approximate=True)" and exact[0].severity == "error"
+    line = exact[0].paddle_layer.split(":")[1].split(" ")[0]
+    assert exact[0].defined_at.endswith(f"tests/test_lint_sequence.py:{line}")
 
 
 class TorchComputedGelu(torch.nn.Module):

@@ -13,7 +13,7 @@ from workspaces import copy_demo, key, run_step
 from paddle_port_checks.predict_programs import comparable, is_probabilities
 
 # A port's predict.py, as two functions: its own weights loading, preprocessing and softmax at the end.
-PROGRAMS = '''
+PROGRAMS = """
 import numpy as np
 
 
@@ -45,14 +45,14 @@ def predict_paddle(path, weights, interpolation="bilinear"):
 
 def forgets_to_return(path):
     print(path)
-'''
-PROGRAM_KEYS = '''
+"""
+PROGRAM_KEYS = """
 [predict]
 reference = "my_predict:predict_torch"
 reference_kwargs = { checkpoint = "weights/reference.pth" }
 paddle = "my_predict:predict_paddle"
 paddle_kwargs = { weights = "result/weights/model.pdparams" }
-'''
+"""
 
 
 @pytest.fixture(scope="module")

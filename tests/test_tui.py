@@ -268,6 +268,74 @@ async def test_config_form_validates_inline_and_writes_the_config(tmp_path: Path
 
 
 @sync
+async def test_config_form_covers_every_key_marks_the_bad_one_and_writes_them(tmp_path: Path) -> None:
+    from paddle_port_checks.config import load_config
+    from paddle_port_tui.init import FIELDS
+
+    root = tmp_path / "new"
+    (root / "Mini_ref").mkdir(parents=True)
+    app = PaddlePortApp(Workspace(root), devices=["cpu"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = app.screen
+        assert {field.name for field in FIELDS} <= {widget.id for widget in form.query("Input")}
+        typed = {
+            "reference_model": "torchvision.models:mini_alexnet",
+            "paddle_model": "paddlevision.models:mini_alexnet",
+            "reference_kwargs": "{num_classes: 10}",  # not TOML
+            "reference_loader": "utilities:build_torch_data_pipeline",
+            "paddle_metric_keys": "top1, top5",
+            "input_shape": "",
+            "inputs": "input_ids:2x16:int64:high=100, attention_mask:2x16:int64:fill=1",
+            "predict_paddle": "utilities:predict_paddle",
+            "pythonpath": "Mini_ref",
+            "env": "CUDA_VISIBLE_DEVICES=0,1",
+        }
+        for name, value in typed.items():
+            form.query_one(f"#{name}").value = value
+        await pilot.pause()
+        status = str(form.query_one("#config-error", Static).content)
+        assert "[reference.kwargs]" in status and "TOML inline table" in status
+        assert form.query_one("#reference_kwargs").has_class("invalid")
+        assert not form.query_one("#reference_model").has_class("invalid")
+        await pilot.press("ctrl+s")
+        assert not (root / "paddle_port.toml").exists()
+
+        form.query_one("#reference_kwargs").value = "num_classes = 10"
+        await pilot.pause()
+        assert not form.query_one("#reference_kwargs").has_class("invalid")
+        assert "looks valid" in str(form.query_one("#config-error", Static).content)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, WizardScreen)
+    config = load_config(root)
+    assert config.reference.kwargs == {"num_classes": 10} and config.paddle.metric_keys == ("top1", "top5")
+    assert [spec.name for spec in config.inputs] == ["input_ids", "attention_mask"]
+    assert config.predict_paddle == "utilities:predict_paddle" and config.pythonpath == ("Mini_ref",)
+    assert config.env == {"CUDA_VISIBLE_DEVICES": "0,1"} and config.reference.loader.endswith("pipeline")
+
+
+@sync
+async def test_config_form_proposes_what_the_repo_defines(tmp_path: Path) -> None:
+    from test_init import tutorial_repo
+
+    from paddle_port_checks.config import load_config
+
+    root = tutorial_repo(tmp_path / "port")
+    app = PaddlePortApp(Workspace(root), devices=["cpu"])
+    async with app.run_test(size=SIZE) as pilot:
+        form = app.screen
+        await pilot.pause()
+        assert "proposed from your repo" in str(form.query_one("#config-intro", Static).content)
+        assert form.query_one("#reference_model").value == "torchvision.models.alexnet:alexnet"
+        assert form.query_one("#paddle_loader").value == "utilities:build_paddle_data_pipeline"
+        assert form.query_one("#pythonpath").value == "AlexNet_ref, AlexNet_paddle"
+        assert "looks valid" in str(form.query_one("#config-error", Static).content)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert load_config(root).pythonpath == ("AlexNet_ref", "AlexNet_paddle")
+
+
+@sync
 async def test_palette_runs_actions_by_name(tmp_path: Path) -> None:
     ws = write_fake_workspace(tmp_path / "ws")
     app = wizard_app(ws)
@@ -428,10 +496,11 @@ async def test_forward_page_shows_grouped_lint_even_when_the_check_passed(tmp_pa
         await pilot.pause(0.2)
         text = await result_text(pilot, "forward")
     assert "✓ passed" in text
-    momentum_lines = [line for line in text.splitlines() if "⚠ momentum" in line]
+    assert "Lint findings (part of the verdict): 1 finding, 1 warning" in text
+    momentum_lines = [line for line in text.splitlines() if "⚠ warning  momentum" in line]
     assert len(momentum_lines) == 1 and "20 layers" in momentum_lines[0], momentum_lines
     assert "invisible in eval mode" in momentum_lines[0]
-    assert any("ceil_mode" in line and "1 layer" in line for line in text.splitlines())
+    assert any("! finding  ceil_mode" in line and "1 layer" in line for line in text.splitlines())
 
 
 def test_narrow_result_table_gives_up_min_before_squeezing_the_verdict() -> None:

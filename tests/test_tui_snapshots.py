@@ -108,6 +108,9 @@ def canned_workspace(root: Path) -> Workspace:
     for result, seconds in ((FORWARD_FAILED, 4.2), (DATA_PASSED, 1.5)):
         step_id = result["step"]
         (root / "result" / f"{step_id}.json").write_text(json.dumps(result))
+        for evidence in result["evidence"]:  # evidence is listed only where it is on disk
+            (root / evidence).parent.mkdir(parents=True, exist_ok=True)
+            (root / evidence).write_bytes(b"")
         state.steps[step_id] = StepState(
             status=result["status"],
             started_at="2026-01-01T10:00:00Z",

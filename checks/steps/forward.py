@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from paddle_port_checks import golden
+from paddle_port_checks import degenerate, golden, replay
 from paddle_port_checks.atomic import write_json_atomic
 from paddle_port_checks.compare import KeyDiff, all_passed
-from paddle_port_checks.inputs import call_model
+from paddle_port_checks.inputs import ModelInputs, call_model
 from paddle_port_checks.outputs import model_outputs, pair_outputs
 from paddle_port_checks.schema import Divergence, Finding, from_json, to_json
 from paddle_port_checks.session import CheckContext, Outcome
@@ -47,7 +47,25 @@ def run(
     ref, ours, notes = pair_outputs(ref, ours, context.config.output_names)
     for note in notes:
         context.warn(note)
+    for warning in _degenerate(context, ref, ours, model, paddle_outputs):
+        context.warn(warning)
     return Outcome(ref=ref, paddle=ours, float_outputs=set(ref) | set(ours))
+
+
+def _degenerate(
+    context: CheckContext, ref: dict[str, np.ndarray], ours: dict[str, np.ndarray], model: Any, hook: OutputsFn
+) -> list[str]:
+    """Constant outputs, and outputs that do not depend on the input: one more Paddle forward on another
+    seeded input (see degenerate.py), its outputs named as `ours` are."""
+    inputs, paddle = context.inputs(), context.paddle()
+
+    def outputs_for(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        with paddle.no_grad():
+            moved = model_outputs(hook(model, ModelInputs(arrays, inputs.positional).converted(paddle.to_tensor)))
+        return pair_outputs(ref, moved, context.config.output_names)[1]  # pairing the paired again: the same
+
+    threshold = context.config.threshold("forward")
+    return degenerate.forward_warnings(ref, ours, threshold, inputs.arrays, context.config.seed, outputs_for)
 
 
 def _source(function: Any) -> str:
@@ -60,14 +78,18 @@ def _source(function: Any) -> str:
 def _lint_key(context: CheckContext) -> str:
     """Lint depends on the two models' structure only: the reference weights' key and the Paddle code."""
     side = context.config.paddle
-    return golden.fingerprint(
-        [context.weights_fingerprint(), side.model, side.kwargs, golden.module_digest(side.model, context.config.root)]
-    )
+    code = golden.module_digest(side.model, context.config.root)
+    # The lint rules are the library's: a new release's findings (a fix, a place) must not be hidden by old ones.
+    return golden.fingerprint([context.weights_fingerprint(), side.model, side.kwargs, code, golden.library_digest()])
 
 
 def explain(context: CheckContext, outcome: Outcome, diffs: list[KeyDiff]) -> None:
-    """Why and where: pitfall lint on every paired layer (even when the outputs agree: a BatchNorm momentum
-    mismatch is invisible in eval mode but ruins training), and on failure the first divergent layer."""
+    """Why and where: float64 replay of a difference that is not bit-exact (noise, or math that differs:
+    then the key fails whatever its threshold), pitfall lint on every paired layer (even when the outputs
+    agree: a BatchNorm momentum mismatch is invisible in eval mode but ruins training), and on failure the
+    first divergent layer — in float64 when only the replay could see the difference."""
+    float32_failed = not all_passed(diffs)
+    math_differs = float64_replay(context, outcome, diffs)
     failed = not all_passed(diffs)
     cache = context.result_dir / "cache" / "lint.json"
     key = _lint_key(context)
@@ -84,8 +106,13 @@ def explain(context: CheckContext, outcome: Outcome, diffs: list[KeyDiff]) -> No
         torch_model, paddle_model = context.reference_model(context.device), context.paddle_model()
         findings = lint(torch_model, paddle_model)
         write_json_atomic(cache, {"key": key, "findings": [finding.to_json() for finding in findings]})
-        if failed:
-            _localize(context, outcome, torch_model, paddle_model)
+        if float32_failed:
+            threshold = context.config.threshold("forward")
+            _localize(context, outcome, torch_model, paddle_model, context.inputs().as_called, threshold)
+        elif math_differs:
+            torch64, paddle64 = replay.float64_models(torch_model, paddle_model)
+            inputs64 = replay.as_float64(context.inputs().as_called)
+            _localize(context, outcome, torch64, paddle64, inputs64, replay.LAYER_ATOL, replay.LAYER_RTOL)
     outcome.lint = findings
     print_lint(findings)
 
@@ -101,12 +128,65 @@ def print_lint(findings: list[Finding]) -> None:
         print(f"lint: {attribute} torch={torch_value} paddle={paddle_value} in {named}: {why}", flush=True)
 
 
-def _localize(context: CheckContext, outcome: Outcome, torch_model: Any, paddle_model: Any) -> None:
+def float64_replay(context: CheckContext, outcome: Outcome, diffs: list[KeyDiff]) -> list[str]:
+    """Replay both models in float64 on the CPU (see replay.py); the keys whose math differs."""
+    if not context.config.float64_replay:
+        outcome.details["float64_replay"] = "off ([run] float64_replay = false)"
+        return []
+    if context.device.is_gpu or context.reference_device.is_gpu:
+        outcome.details["float64_replay"] = "not run: it runs on the CPU only"
+        return []
+    if not replay.needs_replay(diffs, outcome.float_outputs):
+        outcome.details["float64_replay"] = "not needed: every float output is bit-exact"
+        return []
+    too_big = replay.too_big_for_memory(context.reference_model(), context.paddle_model())
+    if too_big:
+        context.warn(f"float64 replay not run: {too_big}; set [run] float64_replay = false to skip it quietly")
+        outcome.details["float64_replay"] = f"not run: {too_big}"
+        return []
+    context.stage("float64", "running")
+    inputs = context.inputs()
+    key = context.reference_fingerprint("float64", inputs.digest())
+    torch_model = context.reference_model
+
+    def reference64() -> dict[str, np.ndarray]:
+        return replay.torch_float64_outputs(context.torch(), torch_model(), inputs.as_called)
+
+    ref64, _ = context.cache.get_or_compute("forward_float64", key, reference64, fresh=context.fresh)
+    paddle64: dict[str, np.ndarray] | None = None
+    try:
+        paddle64 = replay.paddle_float64_outputs(context.paddle(), context.paddle_model(), inputs.as_called)
+    except Exception as error:  # an op without a float64 kernel (Paddle 3.3: LSTM/GRU cannot be cast)
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[-1][:200]
+        context.warn(
+            f"float64 replay: the Paddle model does not run in float64 ({reason}); its float32 difference "
+            "is reported as a multiple of the reference's float32 noise floor instead"
+        )
+    ref64, paired64 = replay.paired(ref64, paddle64 or dict(outcome.paddle), context.config.output_names)
+    failed = replay.judge(diffs, outcome.ref, ref64, paired64 if paddle64 is not None else None, outcome.float_outputs)
+    outcome.details["float64_replay"] = {
+        diff.key: {"float64_diff": diff.float64_diff, "noise_floor": diff.noise_floor, "verdict": diff.noise_verdict}
+        for diff in diffs
+        if diff.noise_verdict
+    }
+    for name in failed:
+        print(f"float64 replay: {name}: the math differs; the key fails whatever its threshold", flush=True)
+    return failed
+
+
+def _localize(
+    context: CheckContext,
+    outcome: Outcome,
+    torch_model: Any,
+    paddle_model: Any,
+    inputs: Any,
+    atol: float,
+    rtol: float = 1e-4,
+) -> None:
     from paddle_port_checks.localize import localize
 
     context.stage("localize", "running")
-    threshold = context.config.threshold("forward")
-    result = localize(torch_model, paddle_model, context.inputs().as_called, atol=threshold)
+    result = localize(torch_model, paddle_model, inputs, atol=atol, rtol=rtol)
     report = result.to_json()
     first = result.first_divergence_json()
     if first is not None:

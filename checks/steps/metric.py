@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from paddle_port_checks import golden
+from paddle_port_checks import degenerate, golden
 from paddle_port_checks.config import Side
 from paddle_port_checks.factories import load_callable
 from paddle_port_checks.inputs import call_model, converted
@@ -132,4 +132,7 @@ def run(context: CheckContext) -> Outcome:
     ref = context.reference_arrays(
         lambda: reference_metrics(context), data_identity(context), context.config.batch_size
     )
-    return Outcome(ref=ref, paddle=paddle_metrics(context))
+    ours = paddle_metrics(context)
+    for warning in degenerate.metric_warnings(ref, ours):
+        context.warn(warning)
+    return Outcome(ref=ref, paddle=ours)

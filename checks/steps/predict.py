@@ -8,13 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from paddle_port_checks.config import ConfigError, Side
+from paddle_port_checks import degenerate
+from paddle_port_checks.config import EXPORT_NAME, ConfigError, Side
 from paddle_port_checks.golden import sample_digests
 from paddle_port_checks.inputs import call_model, converted
 from paddle_port_checks.outputs import model_outputs, pair_outputs
 from paddle_port_checks.predict_programs import PROGRAM, own_programs, program_outputs
 from paddle_port_checks.session import CheckContext, Outcome
 from paddle_port_checks.steps.data import data_identity, own_dataset, paddle_dataset, reference_dataset
+from paddle_port_checks.written import make_way_for_output, record_written
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -82,10 +84,6 @@ def _named(batch: Any) -> dict[str, np.ndarray]:
     return {"x": batch}
 
 
-# What paddle.jit.save writes next to its prefix (Paddle 3 PIR: .json; older: .pdmodel).
-EXPORT_SUFFIXES = (".json", ".pdmodel", ".pdiparams", ".pdiparams.info")
-
-
 def is_classifier(logits: np.ndarray) -> bool:
     """Class id and probability mean something only for [batch, classes] float scores."""
     return logits.ndim == 2 and logits.dtype.kind == "f" and logits.shape[-1] > 1
@@ -96,11 +94,15 @@ def export_and_infer(context: CheckContext, model: Any, batch: Any) -> tuple[dic
     Inference predictor, run the same inputs; every output by position."""
     paddle = context.paddle()
     named = _named(batch)
-    prefix = context.config.resolve(context.config.export_dir) / "model"
-    for suffix in EXPORT_SUFFIXES:  # an earlier export's program (a .json beside a new .pdmodel) must not be run
-        Path(f"{prefix}{suffix}").unlink(missing_ok=True)
+    prefix = context.config.resolve(context.config.export_dir) / EXPORT_NAME
+    files = context.config.export_files()
+    # An earlier export's program (a .json beside a new .pdmodel) must not be run: our own old files go,
+    # anyone else's are moved aside or refused (written.py).
+    for note in make_way_for_output(context.config, "predict.export_dir", files, remove_ours=True):
+        context.warn(note)
     specs = [paddle.static.InputSpec([None, *a.shape[1:]], str(a.dtype), name) for name, a in named.items()]
     paddle.jit.save(model, str(prefix), input_spec=specs)
+    record_written(context.config.root / "result", [file for file in files if file.is_file()])
     program = next((prefix.with_suffix(s) for s in (".json", ".pdmodel") if prefix.with_suffix(s).is_file()), None)
     if program is None:
         raise FileNotFoundError(f"paddle.jit.save wrote no program file next to {prefix}")
@@ -244,6 +246,9 @@ def run(context: CheckContext) -> Outcome:
             paddle_class_id=int(ours["class_id"][0]),
             paddle_prob=float(ours["prob"][0]),
         )
+        uniform = degenerate.near_uniform_warning("prob", ref["prob"], ours["prob"], first_ref.shape[-1])
+        if uniform:
+            context.warn(uniform)
     else:  # not a classifier's scores: every output of both training engines is compared instead
         reference_side.update(ref_outputs)
         paddle_side.update(our_outputs)

@@ -19,6 +19,7 @@ from paddle_port_checks.schema import MappingRow, WeightMapping
 from paddle_port_checks.session import CheckContext, Outcome
 from paddle_port_checks.steps.data import data_identity
 from paddle_port_checks.steps.metric import paddle_metrics, reference_metrics
+from paddle_port_checks.written import make_way_for_output, record_written
 
 
 def fresh_paddle_model(context: CheckContext) -> Any:
@@ -38,6 +39,7 @@ def choose_mapping(context: CheckContext, paddle_model: Any) -> Any:
     mapping = build_mapping(context.reference_model(), paddle_model, example_input=context.inputs().as_called)
     path = context.config.resolve(context.config.weights_mapping)
     save_mapping(mapping, path)
+    record_written(context.config.root / "result", [path])
     print(f"weight mapping written to {path}: review it; edits are used from the next run on", flush=True)
     return mapping
 
@@ -68,11 +70,12 @@ def checkpoint_arrays(context: CheckContext, checkpoint: str) -> dict[str, np.nd
     """The reference checkpoint file as numpy arrays, cached by its bytes: a re-run reads the cache, not the
     file through torch (which it would otherwise import for nothing when every reference is reused)."""
     from paddle_port_checks.convert import load_torch_checkpoint
+    from paddle_port_checks.safe_load import warn_once
 
     path = context.existing(checkpoint, "reference.checkpoint")
     key = golden.fingerprint(["checkpoint", golden.file_digest(path), golden.library_digest()])
     arrays, _ = context.cache.get_or_compute(
-        "checkpoint", key, lambda: load_torch_checkpoint(path), fresh=context.fresh
+        "checkpoint", key, lambda: load_torch_checkpoint(path, warn_once(context)), fresh=context.fresh
     )
     return arrays
 
@@ -92,8 +95,12 @@ def run(context: CheckContext) -> Outcome:
         load_into_paddle,
         save_pdparams,
     )
+    from paddle_port_checks.safe_load import load_paddle_state, warn_once
 
     cfg = context.config
+    if not cfg.paddle.checkpoint:  # before the conversion: a file in the way fails the step at once
+        for note in make_way_for_output(cfg, "weights.output", [cfg.resolve(cfg.weights_output)]):
+            context.warn(note)
     # The file the porter ships is what gets converted: a tensor missing from it must show up here.
     checkpoint = cfg.reference.checkpoint
     source = checkpoint_arrays(context, checkpoint) if checkpoint else context.reference_state()
@@ -105,9 +112,12 @@ def run(context: CheckContext) -> Outcome:
     else:
         output = cfg.resolve(cfg.weights_output)
         save_pdparams(expected, output)
+        record_written(cfg.root / "result", [output])
 
     paddle = context.paddle()
-    saved = {name: np.asarray(value) for name, value in paddle.load(str(output)).items()}
+    # Read with the restricted unpickler, never paddle.load: the porter's file may run code when unpickled.
+    # The file written here reads the same way (the loader returns what paddle.load would).
+    saved = load_paddle_state(output, warn_once(context))
     reloaded = fresh_paddle_model(context)
     defaults = {name: value.numpy() for name, value in reloaded.state_dict().items()}
     ref, ours, problems = _tensor_keys(expected, saved, defaults, output.name)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from textual.command import Provider
 
     from paddle_port_checks.schema import Event, StepResult
+    from paddle_port_tui.checklist import ChecklistRow
     from paddle_port_tui.flow import FlowRun
 
 SAVE_STEP_AFTER_S = 0.5  # the page shown is saved this long after the last step key
@@ -169,15 +170,18 @@ class PaddlePortApp(App[int]):
         return display_status(self.ws, self.state, step_id)
 
     def result(self, step_id: str) -> StepResult | None:
-        from paddle_port_tui.results import load_result
-
+        """What the step's Result tab shows: the result its last run wrote, or that run's own error (a
+        segfault, a cancel: never an older result), with only the evidence that is on disk."""
         live = self.live.get(step_id)
         if live is not None and live.finished is not None and live.finished.result is not None:
             return live.finished.result  # type: ignore[no-any-return]
-        record = self.state.step(step_id) if self.state is not None else None
-        if record is None or record.status in ("pending", "running") or not record.result_path:
-            return None  # nothing this run wrote (an error before the result, a cancel): never an older result
-        return load_result(self.ws, step_id)
+        return self.step_row(step_id).shown
+
+    def step_row(self, step_id: str) -> ChecklistRow:
+        """The step's checklist row: its verdict with findings, its history, its evidence on disk."""
+        from paddle_port_tui.checklist import checklist_row
+
+        return checklist_row(self.ws, self.state, step_id)
 
     def relative(self, path: Path) -> str:
         """A path as the porter sees it from the workspace root (never a host-specific absolute path)."""

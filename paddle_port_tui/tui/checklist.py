@@ -1,4 +1,5 @@
-"""The checklist: every step with its verdict, decisive numbers, device and evidence, and the exports."""
+"""The checklist: every step with its verdict (findings included), decisive numbers, device and evidence,
+and the exports."""
 
 from __future__ import annotations
 
@@ -22,15 +23,28 @@ SCREENSHOT_NAME = "checklist.svg"
 
 
 def evidence_lines(app: WizardHost) -> RenderableType:
-    """Where each step's evidence lies, relative to the workspace (what a reviewer opens)."""
+    """Where each step's evidence lies, relative to the workspace (what a reviewer opens): only files that
+    are on disk, and none of an earlier run's when the last one wrote no result."""
     lines = []
     for step in STEPS:
-        result = app.result(step.id)
-        paths = list(result.evidence) if result is not None else []
+        paths = app.step_row(step.id).evidence
         line = Text(f"{step.number} {step.id:<8} ", style="bold")
         line.append(", ".join(paths) if paths else "no evidence yet", style="" if paths else "dim")
         lines.append(line)
     return Group(Text("Evidence", style="bold underline"), *lines)
+
+
+def findings_lines(app: WizardHost) -> RenderableType | None:
+    """Each step's lint findings with their fix and file:line: part of its verdict ("passed · 1 warning");
+    None when no step has any."""
+    from paddle_port_tui.tables import findings_view
+
+    views = []
+    for step in STEPS:
+        view = findings_view(app.step_row(step.id).findings, heading=f"{step.number} {step.id}: lint findings")
+        if view is not None:
+            views.append(view)
+    return Group(Text("Findings", style="bold underline"), *views) if views else None
 
 
 class ChecklistScreen(Screen[None]):
@@ -50,6 +64,7 @@ class ChecklistScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="checklist-body"):
             yield Static("", id="checklist-table")
+            yield Static("", id="checklist-findings")
             yield Static("", id="checklist-evidence")
             yield Static("", id="checklist-exports")
         yield Footer()
@@ -69,6 +84,10 @@ class ChecklistScreen(Screen[None]):
 
         app = self.wizard
         self.query_one("#checklist-table", Static).update(checklist_table(app.ws, app.state))
+        findings = findings_lines(app)
+        shown = self.query_one("#checklist-findings", Static)
+        shown.display = findings is not None
+        shown.update(findings or "")
         self.query_one("#checklist-evidence", Static).update(evidence_lines(app))
 
     def action_back(self) -> None:

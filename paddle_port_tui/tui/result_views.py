@@ -21,8 +21,7 @@ from paddle_port_checks.schema import Finding, StepResult, to_json
 CHART_HEIGHT = 8
 # Columns given up, in this order, when the table is wider than the page: the rest stays readable
 # instead of every cell being squeezed into "…".
-DROPPABLE_COLUMNS = ("min", "max")
-LAYERS_NAMED = 3  # layers named in a grouped lint line before "…"
+DROPPABLE_COLUMNS = ("rule", "min", "max")
 
 
 def fit_columns(table: Table, width: int, droppable: Iterable[str] = DROPPABLE_COLUMNS) -> Table:
@@ -44,46 +43,20 @@ def _value(value: Any) -> str:
 
 
 def _lint_line(finding: Finding) -> str:
-    """One lint finding as a sentence."""
+    """One lint finding as a sentence, with its fix when the check named one."""
+    fix = f" (fix: {finding.fix})" if finding.fix else ""
     return (
         f"{finding.paddle_layer}.{finding.attribute}: paddle {_value(finding.paddle_value)}, "
-        f"expected {_value(finding.expected_paddle_value)} — {finding.why}"
+        f"expected {_value(finding.expected_paddle_value)}{fix} — {finding.why}"
     )
-
-
-def grouped_lint(findings: Iterable[Finding]) -> list[Text]:
-    """One line per distinct mismatch: 20 BatchNorms with the same momentum are one line with the count."""
-    groups: dict[tuple[str, str, str, str], list[Finding]] = {}
-    for finding in findings:
-        key = (finding.attribute, _value(finding.paddle_value), _value(finding.expected_paddle_value), finding.why)
-        groups.setdefault(key, []).append(finding)
-    lines = []
-    for (attribute, paddle_value, expected, why), members in groups.items():
-        layers = [member.paddle_layer for member in members]
-        named = ", ".join(layers[:LAYERS_NAMED]) + (", …" if len(layers) > LAYERS_NAMED else "")
-        count = f"{len(members)} layers" if len(members) > 1 else "1 layer"
-        hidden = not any(member.visible_in_eval for member in members)
-        line = Text(
-            f" ⚠ {attribute}: paddle {paddle_value}, expected {expected} in {count}"
-            + (", invisible in eval mode" if hidden else ""),
-            style="yellow",
-        )
-        line.append(f" ({named}) — {why}", style="")
-        lines.append(line)
-    return lines
 
 
 def lint_view(result: StepResult) -> RenderableType | None:
-    """The forward step's pitfall lint over every paired layer, whatever the verdict."""
-    findings = result.lint
-    if not findings:
-        return None
-    head = Text(
-        f"Pitfall lint: {len(findings)} configuration mismatch"
-        f"{'es' if len(findings) != 1 else ''} between paired layers",
-        style="bold",
-    )
-    return Group(head, *grouped_lint(findings))
+    """The forward step's pitfall lint over every paired layer, whatever the verdict: part of it."""
+    from paddle_port_tui.findings import grouped
+    from paddle_port_tui.tables import findings_view
+
+    return findings_view(grouped(result.lint))
 
 
 def divergence_view(result: StepResult, width: int) -> RenderableType | None:
@@ -148,14 +121,17 @@ def mapping_view(result: StepResult) -> RenderableType | None:
     return Group(*parts)
 
 
-def result_view(result: StepResult | None, width: int) -> RenderableType:
-    """The result table (failing rows first), warnings, what explains the result, then evidence paths."""
+def result_view(result: StepResult | None, width: int, history: str = "") -> RenderableType:
+    """The result table (failing rows first), warnings, what explains the result, then evidence paths;
+    `history` ("last passed 12-01 06:52") under a run that did not pass, never in place of its verdict."""
     from paddle_port_tui.tables import diff_table
 
     if result is None:
         return Text("No result yet: press r to run this step.", style="dim")
     table = diff_table(result)
     parts: list[RenderableType] = [fit_columns(table, width) if isinstance(table, Table) else table]
+    if history:
+        parts.append(Text(f"History: {history} (an earlier run; not this run's verdict)", style="dim"))
     for warning in result.warnings:
         parts.append(Text(f"⚠ {warning}", style="yellow"))
     for view in (divergence_view(result, width), lint_view(result), mapping_view(result)):

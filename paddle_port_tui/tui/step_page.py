@@ -76,6 +76,7 @@ class StepPage(Vertical):
         self._shown_run: LiveRun | None = None
         self._seen_info: tuple[LiveRun | None, int] | None = None
         self._result: StepResult | None = None
+        self._history = ""  # "last passed 12-01 06:52" under a run that did not pass
         self._result_width = 0
         self.ready = False
         self.stale = False  # the title and table must be rebuilt when next shown (the state changed meanwhile)
@@ -99,7 +100,7 @@ class StepPage(Vertical):
             )
             return self._log
         self._result_width = self._content_width()
-        self._result_view = Static(result_view(self._result, self._result_width), classes="result")
+        self._result_view = Static(result_view(self._result, self._result_width, self._history), classes="result")
         return VerticalScroll(self._result_view, id=tab_id, classes="pane")
 
     def on_mount(self) -> None:
@@ -125,23 +126,23 @@ class StepPage(Vertical):
     def on_tab_strip_chosen(self, event: TabStrip.Chosen) -> None:
         self.show_tab(event.tab_id)
 
-    def set_title(self, status: str, device: str, stage: str = "") -> None:
+    def set_title(self, status: str, device: str, stage: str = "", findings: str = "") -> None:
         from paddle_port_checks.catalogue import STEPS
         from paddle_port_tui.tables import verdict
 
         title = Text(f"Step {self.step.number}/{len(STEPS)}  {self.step.title}   ", style="bold")
-        title.append_text(verdict(status))
+        title.append_text(verdict(status, findings))
         title.append(f"   device {device}", style="dim")
         if stage:
             title.append(f"   {stage}", style="dim")
         self.query_one(".step-title", Static).update(title)
 
-    def show_result(self, result: StepResult | None) -> None:
-        """Keep the result for the Result tab; draw it now only if that pane is built."""
-        self._result = result
+    def show_result(self, result: StepResult | None, history: str = "") -> None:
+        """Keep the result (and the step's history) for the Result tab; draw it now only if that pane is built."""
+        self._result, self._history = result, history
         if self._result_view is not None:
             self._result_width = self._content_width()
-            self._result_view.update(result_view(result, self._result_width))
+            self._result_view.update(result_view(result, self._result_width, history))
 
     def _content_width(self) -> int:
         """The Result tab's width: the page less the tab's padding and the scrollbar (80 before layout)."""
@@ -150,7 +151,7 @@ class StepPage(Vertical):
     def on_resize(self) -> None:
         """The step list opened or closed, or the terminal changed: fit the tables to the new width."""
         if self.ready and self._result_width != self._content_width() and self._result_view is not None:
-            self.show_result(self._result)
+            self.show_result(self._result, self._history)
 
     def drain(self, live: LiveRun | None) -> None:
         """Draw the output the run produced since last time: one Text per batch, never one per line."""

@@ -27,20 +27,26 @@ if TYPE_CHECKING:
 NARROW_BELOW = 100  # columns; under this the step list is one key away, and the strip shows every step
 
 
-def step_label(step: Step, status: str) -> Text:
-    """`1 forward ✓ passed`: the number, the id and the status as glyph + word (21 columns at most)."""
+def step_label(step: Step, status: str, findings: str = "") -> Text:
+    """`1 forward ✓ passed`: the number, the id and the status as glyph + word (21 columns at most); the
+    findings that are part of the verdict on a second line, `  ⚠ 1 warning`, so the first never wraps."""
     from paddle_port_tui.tables import verdict
 
-    return Text(f"{step.number} {step.id:<7} ").append_text(verdict(status))
+    label = Text(f"{step.number} {step.id:<7} ").append_text(verdict(status))
+    if findings:
+        label.append(f"\n  ⚠ {findings}", style="yellow")
+    return label
 
 
-def step_strip(statuses: dict[str, str], current: str, width: int) -> Text:
+def step_strip(statuses: dict[str, str], current: str, width: int, findings: dict[str, str] | None = None) -> Text:
     """Every step on one line, glyph + id (or glyph + number when the ids do not fit), the current one
-    marked: at 80x24 the whole flow is visible while the step list is folded away."""
+    marked: at 80x24 the whole flow is visible while the step list is folded away. A step with findings
+    is marked `⚠` after its glyph: "passed, but read this"."""
     from paddle_port_tui.tables import STATUS_GLYPHS
 
     def cell(step: Step, named: bool) -> Text:
         glyph, style = STATUS_GLYPHS.get(statuses.get(step.id, "pending"), ("?", ""))
+        glyph += "⚠" if (findings or {}).get(step.id) else ""
         label = f"{step.number} {glyph} {step.id}" if named else f"{step.number}{glyph}"
         if step.id == current:  # marked by a character too: the reverse video is lost without colour
             return Text(f"▸{label} ", style=f"{style} reverse")
@@ -77,6 +83,7 @@ class WizardScreen(Screen[None]):
         self.current: str = STEPS[0].id
         self._pages: dict[str, StepPage] = {}
         self._listed: dict[str, str] = {}  # the status each step list entry shows now
+        self._findings: dict[str, str] = {}  # the findings' count each entry shows ("1 warning")
 
     @property
     def wizard(self) -> WizardHost:
@@ -128,11 +135,13 @@ class WizardScreen(Screen[None]):
         for step in STEPS:
             status = self.wizard.step_status(step.id)
             if force or self._listed.get(step.id) != status:
+                # Findings change only with a run's end, which changes the status too: read them only then.
                 self._listed[step.id] = status
-                step_list.replace_option_prompt(step.id, step_label(step, status))
+                self._findings[step.id] = self._findings_of(step.id, status)
+                step_list.replace_option_prompt(step.id, step_label(step, status, self._findings[step.id]))
                 changed = True
         if changed:
-            self.query_one("#step-strip", Static).update(step_strip(self._listed, self.current, self.size.width))
+            self._update_strip()
         page = self._pages.get(self.current)
         if page is not None and page.ready:
             self.redraw_page(page, force)
@@ -149,8 +158,26 @@ class WizardScreen(Screen[None]):
             return
         page.stale = False
         status = app.step_status(page.step.id)
-        page.set_title(status, app.device_for(page.step.id), live.stage if live and live.running else "")
-        page.show_result(live.partial_result() if live and live.running else app.result(page.step.id))
+        stage = live.stage if live is not None and live.running else ""
+        if live is not None and live.running:
+            page.set_title(status, app.device_for(page.step.id), stage)
+            page.show_result(live.partial_result())
+            return
+        from paddle_port_tui.findings import count_label
+
+        row = app.step_row(page.step.id)
+        page.set_title(status, app.device_for(page.step.id), stage, count_label(row.findings))
+        page.show_result(app.result(page.step.id), row.history)
+
+    def _findings_of(self, step_id: str, status: str) -> str:
+        """ "1 warning": the count of the step's lint findings, part of its verdict ("" while it runs)."""
+        from paddle_port_tui.findings import count_label
+
+        return "" if status == "running" else count_label(self.wizard.step_row(step_id).findings)
+
+    def _update_strip(self) -> None:
+        strip = step_strip(self._listed, self.current, self.size.width, self._findings)
+        self.query_one("#step-strip", Static).update(strip)
 
     def run_progress(self, step_id: str) -> None:
         """A run has news (the app forwards its coalesced message): draw what changed."""
@@ -168,7 +195,7 @@ class WizardScreen(Screen[None]):
         step = step_by_id(step_id)
         self.current = step.id
         if self._listed:
-            self.query_one("#step-strip", Static).update(step_strip(self._listed, self.current, self.size.width))
+            self._update_strip()
         page = self.page(step.id)
         self.query_one("#pages", ContentSwitcher).current = f"page-{step.id}"
         if page.ready:
