@@ -61,19 +61,14 @@ def diff_table(result: StepResult | None, title: str | None = None) -> Table | T
         text.append(str(result.error or "the check did not complete"))
         return text
     rows = sorted_keys(result)
-    rules = list(dict.fromkeys(row.rule for row in rows if row.rule))
-    # One rule for every key is said once, under the table; several get a column.
-    caption = f"rule: {rules[0]}" if len(rules) == 1 else None
     table = Table(title=title or f"{result.step}: {result.status}", title_justify="left")
-    table.caption, table.caption_justify = caption, "left"
+    table.caption, table.caption_justify = rules_caption(rows), "left"
     table.add_column("key")
     for name in ("mean", "max", "min", "threshold"):
         table.add_column(name, justify="right")
     replayed = any(float64_cell(row) for row in rows)
     if replayed:
         table.add_column("float64", justify="right")
-    if len(rules) > 1:
-        table.add_column("rule")
     table.add_column("verdict")
     for row in rows:
         key = Text(row.key)
@@ -82,10 +77,24 @@ def diff_table(result: StepResult | None, title: str | None = None) -> Table | T
         cells: list[Any] = [number(value) for value in (row.mean, row.max, row.min, row.threshold)]
         if replayed:
             cells.append(Text(float64_cell(row), style="red" if row.noise_verdict == "math differs" else ""))
-        if len(rules) > 1:
-            cells.append(Text(row.rule))
         table.add_row(key, *cells, verdict("passed" if row.passed else "failed"))
     return table
+
+
+def rules_caption(rows: list[KeyDiff]) -> str | None:
+    """The rules that decided, under the table (a column would squeeze the numbers on an 80-column SSH
+    terminal): one rule said once, several each with the keys it decided."""
+    keys_by_rule: dict[str, list[str]] = {}
+    for row in rows:
+        if row.rule:
+            keys_by_rule.setdefault(row.rule, []).append(row.key)
+    if len(keys_by_rule) <= 1:
+        return next((f"rule: {rule}" for rule in keys_by_rule), None)
+
+    def named(keys: list[str]) -> str:
+        return ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+
+    return "rules: " + "; ".join(f"{rule} ({named(keys)})" for rule, keys in keys_by_rule.items())
 
 
 def float64_cell(row: KeyDiff) -> str:

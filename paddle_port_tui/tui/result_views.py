@@ -21,7 +21,7 @@ from paddle_port_checks.schema import Finding, StepResult, to_json
 CHART_HEIGHT = 8
 # Columns given up, in this order, when the table is wider than the page: the rest stays readable
 # instead of every cell being squeezed into "…".
-DROPPABLE_COLUMNS = ("rule", "min", "max")
+DROPPABLE_COLUMNS = ("min", "max")
 
 
 def fit_columns(table: Table, width: int, droppable: Iterable[str] = DROPPABLE_COLUMNS) -> Table:
