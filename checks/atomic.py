@@ -45,9 +45,39 @@ def dumps_strict(obj: Any, indent: int | None = None) -> str:
     return json.dumps(json_safe(obj), indent=indent, allow_nan=False, ensure_ascii=False)
 
 
+class WriteError(OSError):
+    """A file the tool writes could not be written (disk full, a read-only folder, a file where a folder
+    belongs): one line naming the file, where the bare OSError would end a traceback."""
+
+    def __init__(self, path: str | os.PathLike[str], cause: OSError) -> None:
+        super().__init__(f"cannot write {shown_path(path)}: {_why_not_written(Path(path), cause)}")
+        self.errno = cause.errno  # callers that test the errno (ENOSPC, EACCES) still can
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """A path as the porter reads it: relative to the working directory (a check runs in its workspace)."""
+    target = Path(path).absolute()
+    return str(target.relative_to(Path.cwd())) if target.is_relative_to(Path.cwd()) else str(target)
+
+
+def _why_not_written(target: Path, cause: OSError) -> str:
+    # mkdir over a file says only "File exists" / "Not a directory": name the file in the way instead.
+    blocking = next((parent for parent in target.parents if parent.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        return f"{shown_path(blocking)} is a file, not a folder"
+    return cause.strerror or str(cause)
+
+
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Replace ``path`` with ``data`` all at once; parent directories are created."""
+    """Replace ``path`` with ``data`` all at once; parent directories are created. Raises `WriteError`."""
     target = Path(path)
+    try:
+        return _write_bytes_atomic(target, data)
+    except OSError as error:
+        raise WriteError(target, error) from error
+
+
+def _write_bytes_atomic(target: Path, data: bytes) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     # os.open with 0o666 lets the umask decide the permissions, as for any ordinary file.

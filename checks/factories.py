@@ -49,4 +49,10 @@ def call_factory(spec: str, key: str, *args: Any, **kwargs: Any) -> Any:
         raise FactoryError(f"[{key}] {spec} does not accept the arguments {sorted(kwargs)}: {error}") from None
     except ValueError:  # builtins without a signature: let the call speak for itself
         pass
-    return factory(*args, **kwargs)
+    try:
+        return factory(*args, **kwargs)
+    except Exception as error:
+        # The porter's traceback is kept (it is their code to debug), but its end names only their code: a
+        # note, shown after the exception's line, says which config key was being built.
+        error.add_note(f"[{key}] raised while calling {spec}")
+        raise

@@ -31,7 +31,7 @@ import numpy as np
 
 import paddle_port_checks
 from paddle_port_checks import reads
-from paddle_port_checks.atomic import write_json_atomic
+from paddle_port_checks.atomic import WriteError, write_json_atomic
 
 # 2: the sidecar records what the computation read (`reads`); a format-1 entry predates that.
 CACHE_FORMAT = 2
@@ -223,8 +223,12 @@ class GoldenCache:
         arrays_path, meta_path = self._paths(name)
         try:
             meta = json.loads(meta_path.read_text())
-        except (OSError, ValueError):
+        except FileNotFoundError:
             return CacheLookup()
+        except (OSError, ValueError) as error:
+            return CacheLookup(stale=self._unreadable(meta_path, error))
+        if not isinstance(meta, dict):
+            return CacheLookup(stale=self._unreadable(meta_path, ValueError("not a JSON object")))
         if meta.get("fingerprint") != key or meta.get("format") != CACHE_FORMAT:
             return CacheLookup()
         recorded = meta.get("reads", {})
@@ -234,8 +238,12 @@ class GoldenCache:
         try:
             with np.load(arrays_path, allow_pickle=False) as stored:
                 arrays = {array_name: stored[array_name] for array_name in meta["order"]}
-        except (OSError, ValueError, KeyError):
+        except FileNotFoundError:
             return CacheLookup()
+        # The cache is ours and disposable: whatever stops it being read (a truncated zip, a bad CRC, a
+        # missing member) is a miss, never an error that would repeat on every run until --fresh.
+        except Exception as error:
+            return CacheLookup(stale=self._unreadable(arrays_path, error))
         # A reference reused while an outer one is computed: what it read, the outer one depends on too.
         reads.note_reused(
             [self._path(entry) for entry in recorded.get("files", {})],
@@ -253,12 +261,16 @@ class GoldenCache:
         recorded: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         arrays_path, meta_path = self._paths(name)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        # The meta file is written last: a crash in between leaves a stale meta, never a wrong match.
-        meta_path.unlink(missing_ok=True)
         partial = arrays_path.with_name(f"{arrays_path.stem}.{os.getpid()}.partial.npz")  # two runs may race
-        np.savez(partial, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
-        partial.replace(arrays_path)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            # The meta file is written last: a crash in between leaves a stale meta, never a wrong match.
+            meta_path.unlink(missing_ok=True)
+            np.savez(partial, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
+            partial.replace(arrays_path)
+        except OSError as error:
+            partial.unlink(missing_ok=True)  # a disk that filled up mid-write keeps no half-written entry
+            raise WriteError(arrays_path, error) from error
         meta = {
             "format": CACHE_FORMAT,
             "fingerprint": key,
@@ -315,6 +327,10 @@ class GoldenCache:
                 return f"environment variable {name} changed"
         return ""
 
+    def _unreadable(self, path: Path, error: Exception) -> str:
+        why = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        return f"{self._name(path.resolve())} was unreadable ({why})"
+
     def _name(self, path: Path) -> str:
         return path.relative_to(self.workspace).as_posix() if path.is_relative_to(self.workspace) else str(path)
 
@@ -324,7 +340,8 @@ class GoldenCache:
 
 @dataclass
 class CacheLookup:
-    """A cache entry found valid (`arrays`, `info`), or not: `stale` says which recorded input changed."""
+    """A cache entry found valid (`arrays`, `info`), or not: `stale` says why it was not reused when that is
+    worth a warning (a recorded input changed, the entry was unreadable)."""
 
     arrays: dict[str, np.ndarray] | None = None
     info: dict[str, Any] = field(default_factory=dict)

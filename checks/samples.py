@@ -7,6 +7,7 @@ step 2 comes from the pipelines, never from two readers of the list disagreeing.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,13 @@ def read_list_file(list_file: Path, root: Path) -> list[Sample]:
         if not text or text.startswith("#"):
             continue
         parts = text.rsplit(maxsplit=1)
-        if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
+        label = _class_index(parts[1], f"{list_file}:{number}") if len(parts) == 2 else None
+        if label is None:
             raise SamplesError(f"{list_file}:{number}: expected '<image path> <integer label>', got {text!r}")
         image = (root / parts[0]).resolve()
         if not image.is_file():
             raise SamplesError(f"{list_file}:{number}: image not found: {image}")
-        samples.append((str(image), int(parts[1])))
+        samples.append((str(image), label))
     if not samples:
         raise SamplesError(f"{list_file}: no samples (expected lines '<image path> <integer label>')")
     return samples
@@ -64,10 +66,11 @@ def read_tsv(list_file: Path) -> list[Sample]:
     for number, line in enumerate(_lines(list_file), start=1):
         if not line.strip() or line.startswith("#"):
             continue
-        text, tab, label = line.rpartition("\t")
-        if not tab or not label.strip().lstrip("-").isdigit():
+        text, tab, label_text = line.rpartition("\t")
+        label = _class_index(label_text.strip(), f"{list_file}:{number}") if tab else None
+        if label is None:
             raise SamplesError(f"{list_file}:{number}: expected '<text><TAB><integer label>', got {line!r}")
-        samples.append((text, int(label)))
+        samples.append((text, label))
     return _not_empty(samples, list_file, "'<text><TAB><integer label>'")
 
 
@@ -86,15 +89,33 @@ def read_jsonl(list_file: Path, label_field: str) -> list[Sample]:
             raise SamplesError(
                 f"{list_file}:{number}: expected an object with an integer {label_field!r}, got {line!r}"
             )
+        _class_index(str(label), f"{list_file}:{number}")
         samples.append((record, label))
     return _not_empty(samples, list_file, f"JSON objects with an integer {label_field!r}")
 
 
+def _class_index(text: str, where: str) -> int | None:
+    """A label as written, as the class index it is; None when it is not an integer (the caller says what
+    was expected). A negative one is refused here: labels index the classes, and -1 would silently pick
+    the last one in an accuracy, or fail deep inside a loss."""
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        return None
+    label = int(text)
+    if label < 0:
+        raise SamplesError(f"{where}: label {label} is negative: labels index the classes (0, 1, ...)")
+    return label
+
+
 def _lines(list_file: Path) -> list[str]:
+    data = list_file.read_bytes().removeprefix(b"\xef\xbb\xbf")  # a BOM is not part of the first line
     try:
-        return list_file.read_text(encoding="utf-8-sig").splitlines()  # a BOM is not part of the first line
+        return data.decode("utf-8").splitlines()
     except UnicodeDecodeError as error:
-        raise SamplesError(f"{list_file}: not UTF-8 text ({error})") from None
+        line = data[: error.start].count(b"\n") + 1
+        byte = data[error.start : error.start + 1].hex()
+        raise SamplesError(
+            f"{list_file}:{line}: not UTF-8 text (byte 0x{byte}: {error.reason}); save the list as UTF-8"
+        ) from None
 
 
 def _not_empty(samples: list[Sample], list_file: Path, expected: str) -> list[Sample]:

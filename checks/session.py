@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from paddle_port_checks import events
+from paddle_port_checks.atomic import WriteError
 from paddle_port_checks.catalogue import STEP_BY_ID
 from paddle_port_checks.compare import KeyDiff, all_passed, compare, near_zero_warning
 from paddle_port_checks.config import Config, ConfigError, load_config
@@ -50,6 +51,7 @@ SETUP_ERRORS = (
     MappingError,
     WeightsError,
     MetricError,
+    WriteError,
 )
 
 
@@ -138,8 +140,12 @@ def run_check(
         result.reference = context.reference
         result.environment = context.environment()
     result.duration_s = round(time.monotonic() - started, 3)
-    path = write_result(result_dir, step, result.to_json())
-    record_written(result_dir, [path, *(result_dir.parent / relative for relative in result.evidence)])
+    try:
+        path = write_result(result_dir, step, result.to_json())
+        record_written(result_dir, [path, *(result_dir.parent / relative for relative in result.evidence)])
+    except WriteError as error:  # nowhere to put the result: the line on stderr and the exit code are all
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return EXIT_ERROR
     events.emit(Event("result", step, status=result.status, path=str(path)))
     print(f"{step}: {result.status.upper()}", flush=True)
     return {"passed": EXIT_PASSED, "failed": EXIT_FAILED}.get(result.status, EXIT_ERROR)

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from paddle_port_checks.atomic import write_json_atomic
+from paddle_port_checks.atomic import WriteError, write_json_atomic
 from paddle_port_checks.config import Config, ConfigError
 
 MANIFEST = ".paddle_port_written.json"
@@ -100,8 +100,12 @@ class _Locked:
     """The manifest's lock: the wizard and a CLI run may write in one workspace at once."""
 
     def __init__(self, result_dir: Path) -> None:
-        result_dir.mkdir(parents=True, exist_ok=True)
-        self._file = open(result_dir / f"{MANIFEST}.lock", "a")  # noqa: SIM115 (closed in __exit__)
+        lock = result_dir / f"{MANIFEST}.lock"
+        try:
+            result_dir.mkdir(parents=True, exist_ok=True)
+            self._file = open(lock, "a")  # noqa: SIM115 (closed in __exit__)
+        except OSError as error:
+            raise WriteError(lock, error) from error
 
     def __enter__(self) -> None:
         fcntl.flock(self._file, fcntl.LOCK_EX)

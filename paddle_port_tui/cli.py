@@ -27,6 +27,7 @@ could not start (bad config, unknown step, conflicting files); 130 interrupted w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -125,6 +126,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     tui = commands.add_parser("tui", help="open the wizard")
     tui.add_argument("dir", nargs="?", default=".", metavar="DIR")
+
+    serve = commands.add_parser(
+        "serve",
+        help="the wizard in a browser (textual-serve), for a server reached by ssh -L",
+        description="Serve the wizard on DIR (the same app and state as `paddle-port tui DIR`) over HTTP. "
+        "From your machine: ssh -L 8000:localhost:8000 you@gpu-server, then open http://localhost:8000. "
+        'Needs textual-serve: pip install "paddle-port[serve]".',
+    )
+    serve.add_argument("dir", nargs="?", default=".", metavar="DIR")
+    serve.add_argument("--port", "-p", type=int, default=8000, help="the port to listen on (default: 8000)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on (default: 127.0.0.1, reachable only through a tunnel)",
+    )
+    serve.add_argument(
+        "--public-url",
+        default="",
+        metavar="URL",
+        help="the address your browser opens, if not http://localhost:PORT (another tunnel port, a proxy)",
+    )
     return parser
 
 
@@ -176,17 +198,53 @@ def main(argv: list[str] | None = None) -> int:
     from paddle_port_checks.config import ConfigError
 
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # a reader that went away is met here, not in the interpreter's last flush
+        return code
+    except BrokenPipeError:  # `paddle-port run | head -1`: the reader has what it wanted
+        return _reader_gone(args)
     except (ConfigError, UsageError) as error:
-        print(f"paddle-port: error: {error}", file=sys.stderr)
-        if getattr(args, "json", False):  # a machine reading stdout gets a document, not silence
-            from paddle_port_checks.atomic import dumps_strict
-
-            print(dumps_strict({"passed": False, "error": str(error), "steps": []}, indent=2))
-        return EXIT_ERROR
+        return _could_not_run(args, str(error))
+    except OSError as error:  # a read-only workspace, a file where a folder belongs, a full disk
+        return _could_not_run(args, _os_error_line(error))
     except KeyboardInterrupt:
         print("paddle-port: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _could_not_run(args: argparse.Namespace, message: str) -> int:
+    print(f"paddle-port: error: {message}", file=sys.stderr)
+    if getattr(args, "json", False):  # a machine reading stdout gets a document, not silence
+        from paddle_port_checks.atomic import dumps_strict
+
+        try:
+            print(dumps_strict({"passed": False, "error": message, "steps": []}, indent=2))
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _reader_gone(args)
+    return EXIT_ERROR
+
+
+def _os_error_line(error: OSError) -> str:
+    """The file and what the system said of it, e.g. `/ws/.paddle_port/state.json: Permission denied`."""
+    names = " -> ".join(str(name) for name in (error.filename, error.filename2) if name is not None)
+    reason = error.strerror or str(error)
+    return f"{names}: {reason}" if names else reason
+
+
+def _reader_gone(args: argparse.Namespace) -> int:
+    """Stdout's reader closed it. A run stops as at Ctrl+C (the tree is killed, the steps recorded as
+    cancelled), so that is said on stderr; exit 2, the code of a cancelled run, never rich's 1."""
+    from paddle_port_tui.console import silence_stdout
+
+    silence_stdout()
+    if args.command in ("run", "demo"):
+        with contextlib.suppress(OSError):  # `2>&1 | head`: stderr went with it
+            print(
+                "paddle-port: output closed by its reader (broken pipe); steps not finished are recorded as cancelled",
+                file=sys.stderr,
+            )
+    return EXIT_ERROR
 
 
 # --- helpers shared by the commands --------------------------------------------------------------------
@@ -226,9 +284,9 @@ def _state(ws: Workspace) -> State:
 
 
 def _console(stderr: bool = False) -> Any:
-    from rich.console import Console
+    from paddle_port_tui.console import console
 
-    return Console(stderr=stderr, highlight=False)
+    return console(stderr)
 
 
 def run_steps(ws: Workspace, steps: list[Step], device: str, fresh: bool, as_json: bool) -> int:
@@ -425,6 +483,21 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return _open_wizard(Workspace(args.dir))
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from paddle_port_tui.serve import ServeError, serve
+
+    workspace = Path(args.dir).resolve()
+    if not workspace.is_dir():
+        raise UsageError(f"{workspace} is not a folder")
+    try:
+        serve(workspace, args.host, args.port, args.public_url)
+    except ServeError as error:
+        raise UsageError(str(error)) from None
+    return EXIT_PASSED
+
+
 def _open_wizard(ws: Workspace) -> int:
     from paddle_port_tui.tui.app import run_app  # the only Textual import of the CLI, on purpose late
 
@@ -440,4 +513,5 @@ COMMANDS = {
     "demo": cmd_demo,
     "init": cmd_init,
     "tui": cmd_tui,
+    "serve": cmd_serve,
 }

@@ -6,6 +6,7 @@ stderr and stdout is left to the document, one `step_document` per step (its sch
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any
 
@@ -26,9 +27,9 @@ def _echo_child(texts: list[str], terminal: bool) -> None:
 
 
 def _console() -> Any:
-    from rich.console import Console
+    from .console import console
 
-    return Console(highlight=False)
+    return console()
 
 
 class Screen:
@@ -74,7 +75,8 @@ class Screen:
 
     def _load(self) -> None:
         self._console = _console()
-        self._flush()
+        with contextlib.suppress(BrokenPipeError):  # the heading stays queued: the main thread meets it next
+            self._flush()
         import paddle_port_tui.tables  # noqa: F401  (the step's tables, needed when the check ends)
 
     def _flush(self) -> None:

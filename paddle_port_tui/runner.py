@@ -157,7 +157,8 @@ class StepsRun:
         try:
             worker.start()
         except OSError as error:
-            self._finish_unstarted(steps[0], f"could not start {self.ws.python()}: {error}")
+            # Not always the interpreter: reading the last result (a file where result/ belongs) fails here too.
+            self._finish_unstarted(steps[0], f"could not start the check ({self.ws.python()}): {error}")
             return
         try:
             worker.follow()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +14,7 @@ from paddle_port_checks.config import ConfigError
 from paddle_port_checks.factories import call_factory
 from paddle_port_checks.golden import sample_digests
 from paddle_port_checks.outputs import named_arrays
+from paddle_port_checks.samples import SamplesError
 from paddle_port_checks.session import CheckContext, Outcome
 
 
@@ -135,9 +139,63 @@ def data_identity(context: CheckContext, side_name: str = "reference") -> Any:
     return sample_digests(context.samples())
 
 
-def _first_batches(dataset: Any, loader: Any, count: int) -> dict[str, np.ndarray]:
+def dataset_samples(dataset: Any) -> list[Any] | None:
+    """The (path, label) list an ImageFolder-style dataset keeps (torchvision's and paddle's `samples`,
+    older `imgs`), or None."""
+    for name in ("samples", "imgs"):
+        entries = getattr(dataset, name, None)
+        if isinstance(entries, list) and entries and isinstance(entries[0], (tuple, list)) and entries[0]:
+            return entries
+    return None
+
+
+def data_key(context: CheckContext, side_name: str) -> str:
+    """The config key behind a side's data: its own loader builder, else its dataset factory."""
+    side = context.config.reference if side_name == "reference" else context.config.paddle
+    return f"{side_name}.loader" if side.loader else f"{side_name}.dataset"
+
+
+def read_item(context: CheckContext, side_name: str, dataset: Any, index: int) -> Any:
+    """`dataset[index]`; an exception of the porter's reader (a truncated JPEG, an image PIL cannot open)
+    becomes one line naming the item and its file, since the traceback's end names only PIL's code."""
+    try:
+        return dataset[index]
+    except Exception as error:
+        entries = dataset_samples(dataset) or []
+        # An image's path, shown from the workspace; a sentence (tsv) or a record (jsonl), shortened.
+        source = str(entries[index][0]) if index < len(entries) else ""
+        if Path(source).is_absolute() and Path(source).is_relative_to(context.config.root):
+            source = str(Path(source).relative_to(context.config.root))
+        named = f" ({source[:80]})" if source else ""
+        why = (str(error).strip().splitlines() or [""])[-1]
+        raise SamplesError(
+            f"[{data_key(context, side_name)}] item {index}{named}: {type(error).__name__}: {why}"
+        ) from error
+
+
+def iterate_batches(context: CheckContext, side_name: str, dataset: Any, loader: Any) -> Iterator[Any]:
+    """The loader's batches. When one cannot be made, its items are read one by one to find the one that
+    fails (`read_item` names it); a failure no single item repeats (the collate function) is re-raised."""
+    batches = iter(loader)
+    for number in itertools.count():
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except Exception:
+            size = _batch_size(loader) or context.config.batch_size
+            length = len(dataset) if hasattr(dataset, "__len__") else (number + 1) * size
+            for index in range(number * size, min((number + 1) * size, length)):
+                read_item(context, side_name, dataset, index)
+            raise
+        yield batch
+
+
+def _first_batches(
+    context: CheckContext, side_name: str, dataset: Any, loader: Any, count: int
+) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {"length": np.array(len(dataset))}
-    for index, batch in enumerate(loader):
+    for index, batch in enumerate(iterate_batches(context, side_name, dataset, loader)):
         if index >= count:
             break
         if not (isinstance(batch, (tuple, list)) and len(batch) == 2):  # not (inputs, labels): compare it whole
@@ -156,9 +214,9 @@ def run(context: CheckContext) -> Outcome:
 
     def reference() -> dict[str, np.ndarray]:
         dataset, loader = reference_batches(context)
-        return _first_batches(dataset, loader, cfg.num_batches)
+        return _first_batches(context, "reference", dataset, loader, cfg.num_batches)
 
     ref = context.reference_arrays(reference, data_identity(context), cfg.batch_size, cfg.num_batches)
     dataset, loader = paddle_batches(context)
-    paddle = _first_batches(dataset, loader, cfg.num_batches)
+    paddle = _first_batches(context, "paddle", dataset, loader, cfg.num_batches)
     return Outcome(ref=ref, paddle=paddle)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ from paddle_port_checks.inputs import call_model, converted
 from paddle_port_checks.metric_values import MetricError, metric_values
 from paddle_port_checks.outputs import primary
 from paddle_port_checks.session import CheckContext, Outcome
-from paddle_port_checks.steps.data import data_identity, paddle_batches, reference_batches
+from paddle_port_checks.steps.data import data_identity, iterate_batches, paddle_batches, reference_batches
 
 TOP_K = (1, 5)
 
@@ -61,13 +61,13 @@ def _classifier_logits(outputs: Any, key: str) -> Any:
 
 
 def evaluate(
-    model: Any, loader: Any, metric: MetricFn, no_grad: Any, to_device: Any, side: Side, key: str
+    model: Any, batches: Iterable[Any], metric: MetricFn, no_grad: Any, to_device: Any, side: Side, key: str
 ) -> dict[str, np.ndarray]:
-    """Sample-weighted mean of the per-batch metric over the whole loader."""
+    """Sample-weighted mean of the per-batch metric over all the batches."""
     totals: dict[str, float] = {}
     count = 0
     with no_grad():
-        for inputs, labels in loader:
+        for inputs, labels in batches:
             batch = int(labels.shape[0])
             outputs = call_model(model, converted(inputs, to_device))
             for name, value in metric_values(metric(outputs, to_device(labels)), side.metric_keys, key).items():
@@ -81,11 +81,11 @@ def evaluate(
 def reference_metrics(context: CheckContext) -> dict[str, np.ndarray]:
     torch = context.torch()
     model = context.reference_model()
-    _, loader = reference_batches(context)
+    batches = iterate_batches(context, "reference", *reference_batches(context))
     side = context.config.reference
     metric = _metric(side, "reference", torch_topk_accuracy)
     to_device = lambda t: t.to(context.reference_device.torch)  # noqa: E731
-    return evaluate(model, loader, metric, torch.no_grad, to_device, side, "reference")
+    return evaluate(model, batches, metric, torch.no_grad, to_device, side, "reference")
 
 
 # Evaluations done in this process, by what they depend on: the metric step and the weights step evaluate
@@ -112,9 +112,9 @@ def paddle_metrics(context: CheckContext, model: Any = None) -> dict[str, np.nda
         ]
     )
     if key not in _EVALUATED:
-        _, loader = paddle_batches(context)
+        batches = iterate_batches(context, "paddle", *paddle_batches(context))
         metric = _metric(side, "paddle", paddle_topk_accuracy)
-        _EVALUATED[key] = evaluate(model, loader, metric, paddle.no_grad, lambda t: t, side, "paddle")
+        _EVALUATED[key] = evaluate(model, batches, metric, paddle.no_grad, lambda t: t, side, "paddle")
     return dict(_EVALUATED[key])
 
 

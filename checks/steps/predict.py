@@ -15,7 +15,14 @@ from paddle_port_checks.inputs import call_model, converted
 from paddle_port_checks.outputs import model_outputs, pair_outputs
 from paddle_port_checks.predict_programs import PROGRAM, own_programs, program_outputs
 from paddle_port_checks.session import CheckContext, Outcome
-from paddle_port_checks.steps.data import data_identity, own_dataset, paddle_dataset, reference_dataset
+from paddle_port_checks.steps.data import (
+    data_identity,
+    dataset_samples,
+    own_dataset,
+    paddle_dataset,
+    read_item,
+    reference_dataset,
+)
 from paddle_port_checks.written import make_way_for_output, record_written
 
 
@@ -54,16 +61,6 @@ def predict_sample(context: CheckContext) -> tuple[Any, int]:
 
 def loader_only(side: Side) -> bool:
     return bool(side.loader) and not side.dataset
-
-
-def dataset_samples(dataset: Any) -> list[Any] | None:
-    """The (path, label) list an ImageFolder-style dataset keeps (torchvision's and paddle's `samples`,
-    older `imgs`), or None."""
-    for name in ("samples", "imgs"):
-        entries = getattr(dataset, name, None)
-        if isinstance(entries, list) and entries and isinstance(entries[0], (tuple, list)) and entries[0]:
-            return entries
-    return None
 
 
 def batched(item: Any) -> Any:
@@ -159,13 +156,13 @@ def engine_input(context: CheckContext, side_name: str, sample: tuple[Any, int])
     found = True
     if not loader_only(side):
         build = reference_dataset if side_name == "reference" else paddle_dataset
-        item = build(context, [sample])[0]
+        item = read_item(context, side_name, build(context, [sample]), 0)
     else:
         framework = context.torch().utils.data if side_name == "reference" else context.paddle().io
         dataset = own_dataset(context, side_name, framework.DataLoader)[0]
         index = sample_index(dataset, sample[0])
         found = index is not None
-        item = dataset[index or 0]
+        item = read_item(context, side_name, dataset, index or 0)
     is_pair = isinstance(item, (tuple, list)) and len(item) == 2
     return batched(item[0] if is_pair else item), found
 
