@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="", help="cpu, gpu or gpu:N (default: [run] device of the config)")
     run.add_argument("--fresh", action="store_true", help="recompute the reference outputs even if cached")
     run.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="when another run holds the workspace, exit 2 naming it instead of waiting for it to finish",
+    )
+    run.add_argument(
         "--json", action="store_true", help="print one JSON document on stdout; child output goes to the log files only"
     )
 
@@ -289,10 +294,11 @@ def _console(stderr: bool = False) -> Any:
     return console(stderr)
 
 
-def run_steps(ws: Workspace, steps: list[Step], device: str, fresh: bool, as_json: bool) -> int:
+def run_steps(ws: Workspace, steps: list[Step], device: str, fresh: bool, as_json: bool, wait: bool = True) -> int:
     """Run the steps through the one run path (`flow.FlowRun`), printing each step's output, diff table
-    and the checklist, or one JSON document; the exit code."""
-    from paddle_port_tui.flow import DeviceError, FlowRun, checked_device, exit_code
+    and the checklist, or one JSON document; the exit code. When another run holds the workspace, wait
+    for it (saying so on stderr), or with `wait=False` refuse: UsageError naming that run."""
+    from paddle_port_tui.flow import DeviceError, FlowRun, WorkspaceBusy, checked_device, exit_code
 
     try:
         device = checked_device(ws, device)
@@ -303,7 +309,12 @@ def run_steps(ws: Workspace, steps: list[Step], device: str, fresh: bool, as_jso
     state = _state(ws)
     listener = JsonNotes() if as_json else Printer(ws, device)
     # The runner updates `state` in place and saves it, generated hashes included.
-    finished = FlowRun(ws, steps, device, state, fresh=fresh, listener=listener).run()
+    flow = FlowRun(ws, steps, device, state, fresh=fresh, listener=listener)
+    try:
+        flow.claim(on_wait=_say_waiting if wait else None)
+    except WorkspaceBusy as busy:
+        raise UsageError(str(busy)) from None
+    finished = flow.run()
     code = exit_code([item.status for item in finished])
     if as_json:
         from paddle_port_checks.atomic import dumps_strict
@@ -328,7 +339,12 @@ def run_steps(ws: Workspace, steps: list[Step], device: str, fresh: bool, as_jso
 
 def cmd_run(args: argparse.Namespace) -> int:
     ws = _open_workspace(args.workspace)
-    return run_steps(ws, _selected_steps([] if args.all else args.steps), args.device, args.fresh, args.json)
+    steps = _selected_steps([] if args.all else args.steps)
+    return run_steps(ws, steps, args.device, args.fresh, args.json, wait=not args.no_wait)
+
+
+def _say_waiting(line: str) -> None:
+    print(f"paddle-port: {line}", file=sys.stderr, flush=True)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

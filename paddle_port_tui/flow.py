@@ -7,14 +7,16 @@ is. The CLI and the wizard differ only in their listener: one prints, the other 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 
 from paddle_port_checks.catalogue import STEPS, Step, step_by_id
 from paddle_port_checks.device import DeviceError, parse_device
 
 from .generate import known_status, write
+from .run_lock import RunLock, WorkspaceBusy
 from .runner import Finished, RunListener, StepsRun
-from .state import State
+from .state import State, refresh_state
 from .workspace import Workspace, as_step
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
@@ -69,7 +71,11 @@ def ensure_script(
 
 
 class FlowRun:
-    """One run of some steps, from either face: scripts made ready, then the worker. `cancel()` from anywhere."""
+    """One run of some steps, from either face: scripts made ready, then the worker. `cancel()` from anywhere.
+
+    The run holds the workspace's run lock (`run_lock`) from `claim()` to its end,
+    so two runs on one workspace never mix their state and results.
+    """
 
     def __init__(
         self,
@@ -83,7 +89,8 @@ class FlowRun:
         self.ws, self.state = ws, state
         self.steps = [as_step(step) for step in steps]
         self.listener = listener or FlowListener()
-        self._run = StepsRun(ws, self.steps, device, fresh=fresh, state=state, listener=self.listener)
+        self.lock = RunLock(ws, uuid.uuid4().hex, [step.id for step in self.steps])
+        self._run = StepsRun(ws, self.steps, device, fresh=fresh, state=state, listener=self.listener, lock=self.lock)
 
     @property
     def device(self) -> str:
@@ -92,10 +99,31 @@ class FlowRun:
     def cancel(self) -> None:
         self._run.cancel()
 
+    def claim(self, on_wait: Callable[[str], None] | None = None) -> None:
+        """Take the workspace's run lock before the run: WorkspaceBusy naming the run that holds it, or,
+        with `on_wait`, that line to `on_wait` and a wait until it is free."""
+        if self.lock.held:
+            return
+        waited: list[str] = []
+
+        def waiting(line: str) -> None:
+            waited.append(line)
+            if on_wait is not None:
+                on_wait(line)
+
+        self.lock.take(waiting if on_wait is not None else None)
+        if waited:  # the other run saved its records meanwhile: build on them, not on what was loaded before
+            refresh_state(self.ws, self.state)
+
     def run(self) -> list[Finished]:
-        for step in self.steps:
-            self.listener.script_ready(step, ensure_script(self.ws, self.state, step, trust_record=True))
-        return self._run.run()
+        """Run the steps; a lock taken by `claim()` is let go at the end. (The wizard does not claim yet: it
+        runs steps of one workspace side by side, which a workspace-wide lock would refuse.)"""
+        try:
+            for step in self.steps:
+                self.listener.script_ready(step, ensure_script(self.ws, self.state, step, trust_record=True))
+            return self._run.run()
+        finally:
+            self.lock.release()
 
 
 def exit_code(statuses: Sequence[str]) -> int:
@@ -105,4 +133,13 @@ def exit_code(statuses: Sequence[str]) -> int:
     return EXIT_FAILED if all(status in ("passed", "failed") for status in statuses) else EXIT_ERROR
 
 
-__all__ = ["DeviceError", "FlowListener", "FlowRun", "checked_device", "ensure_script", "exit_code", "selected_steps"]
+__all__ = [
+    "DeviceError",
+    "FlowListener",
+    "FlowRun",
+    "WorkspaceBusy",
+    "checked_device",
+    "ensure_script",
+    "exit_code",
+    "selected_steps",
+]

@@ -35,6 +35,7 @@ from paddle_port_checks.worker import marker_prefix, parse_marker
 
 from .child_output import CHUNK_BYTES, LineSplitter, decode_lines, plain
 from .process_tree import RUN_MARKER_ENV, ProcessTree, how_it_ended, pidfd
+from .run_lock import RunLock
 from .state import State, StepState, load_state, save_state, utc_now
 from .workspace import Workspace, as_step, file_hash
 
@@ -79,7 +80,8 @@ class StepsRun:
     """One run of some steps, in flow order, in as few worker processes as their outcomes allow.
 
     Pass `state` to have the run update that State object in place (the wizard's live copy); without it
-    the run loads the saved state. `cancel()` may be called from any thread.
+    the run loads the saved state. A held workspace `lock` is inherited by every worker, so an orphaned
+    worker keeps the workspace locked (see `run_lock`). `cancel()` may be called from any thread.
     """
 
     def __init__(
@@ -91,15 +93,17 @@ class StepsRun:
         state: State | None = None,
         listener: RunListener | None = None,
         timeout_s: float | None = None,
+        lock: RunLock | None = None,
     ) -> None:
         self.ws = ws
+        self.lock = lock
         self.steps = [as_step(step) for step in steps]
         self.device = device
         self.fresh = fresh
         self.state = state if state is not None else load_state(ws)
         self.listener = listener or RunListener()
         self.timeout_s = timeout_s if timeout_s is not None else _configured_timeout(ws)
-        self.run_id = uuid.uuid4().hex
+        self.run_id = lock.run_id if lock is not None else uuid.uuid4().hex
         self._cancel_requested = False
         # The wake-up pipe that lets cancel() interrupt the selector; open only while run() runs, and written
         # only under the lock, so a late cancel() never writes into a descriptor reused for another file.
@@ -188,6 +192,7 @@ class StepsRun:
             device=self._device_label(),
             script_hash=file_hash(self.ws.script_path(step)),
             config_hash=self.ws.config_hash(),
+            run_id=self.run_id,
             last_passed_at=previous.last_pass() if previous is not None else None,
         )
         self.state.steps[step.id] = record
@@ -265,6 +270,8 @@ class _Worker:
             env.pop("FORCE_COLOR", None)
         else:
             env["FORCE_COLOR"] = "1"
+        lock = self.run.lock
+        inherited = (event_write, lock.fd) if lock is not None and lock.held else (event_write,)
         try:
             self.process = subprocess.Popen(
                 self.run.command(self.steps, self.nonce),
@@ -274,7 +281,7 @@ class _Worker:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                pass_fds=(event_write,),
+                pass_fds=inherited,
             )
         except OSError:
             os.close(event_read)
@@ -284,6 +291,8 @@ class _Worker:
         os.set_blocking(event_read, False)  # a step's end drains it (see _drain_events)
         self._event_read = event_read
         self.tree.leader = self.process
+        if lock is not None:
+            lock.note_worker(self.process.pid)
         self.idle_since = time.monotonic()
 
     def kill(self) -> None:

@@ -24,7 +24,7 @@ STATE_SCHEMA = 1
 STATUSES = ("pending", "running", "passed", "failed", "error", "cancelled")
 # Statuses that describe a finished run of a particular script and config, and so can go stale.
 COMPLETED = ("passed", "failed", "error")
-INTERRUPTED = "interrupted: the app stopped before this run finished, and the check wrote no new result"
+INTERRUPTED = "the check's process{pid} ended without writing a result"
 
 
 class CorruptState(ValueError):
@@ -48,6 +48,9 @@ class StepState:
     error: str | None = None
     # The check's process id while it runs: lets a restarted app tell a live run from an abandoned one.
     pid: int | None = None
+    # The run this record belongs to (the runner's run id, also in `.paddle_port/run.lock` while it runs):
+    # which run a record came from, when two were started on one workspace. Added within schema 1.
+    run_id: str | None = None
     # When the step last passed before this run (that run's finished_at): history a failed, errored or
     # cancelled run shows beside its own verdict ("last passed 12-01 06:52"), never in place of it. Added
     # within schema 1: a file written before it reads as None.
@@ -117,17 +120,34 @@ def save_state(ws: Workspace, state: State) -> None:
     ws.state_path.parent.mkdir(parents=True, exist_ok=True)
     with open(ws.state_path.with_name("state.lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            on_disk = _parse_state(ws.state_path.read_text(encoding="utf-8"))
-        except (OSError, CorruptState, UnicodeDecodeError, json.JSONDecodeError):
-            on_disk = None
-        if on_disk is not None:
-            for step_id, theirs in on_disk.steps.items():
-                ours = state.steps.get(step_id)
-                if ours is None or (theirs.started_at or "") > (ours.started_at or ""):
-                    state.steps[step_id] = theirs
-            state.generated = {**on_disk.generated, **state.generated}
+        _merge_saved(ws, state, theirs_first=False)
         write_json_atomic(ws.state_path, state.to_json())
+
+
+def refresh_state(ws: Workspace, state: State) -> None:
+    """Take in, in place, what another run saved since `state` was loaded (a run that waited for the
+    workspace's lock starts from the other run's records and generated hashes, not from older ones)."""
+    if not ws.state_path.exists():
+        return
+    with open(ws.state_path.with_name("state.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _merge_saved(ws, state, theirs_first=True)
+
+
+def _merge_saved(ws: Workspace, state: State, theirs_first: bool) -> None:
+    """Per step the most recently started run wins; of the generated hashes, ours unless `theirs_first`."""
+    try:
+        on_disk = _parse_state(ws.state_path.read_text(encoding="utf-8"))
+    except (OSError, CorruptState, UnicodeDecodeError, json.JSONDecodeError):
+        return
+    for step_id, theirs in on_disk.steps.items():
+        ours = state.steps.get(step_id)
+        if ours is None or (theirs.started_at or "") > (ours.started_at or ""):
+            state.steps[step_id] = theirs
+    if theirs_first:
+        state.generated = {**state.generated, **on_disk.generated}
+    else:
+        state.generated = {**on_disk.generated, **state.generated}
 
 
 def display_status(ws: Workspace, state: State, step_id: str) -> str:
@@ -204,8 +224,13 @@ def _settle_abandoned_runs(ws: Workspace, state: State) -> None:
             step_state.result_path = ws.relative(ws.result_path(step_id))
             step_state.error = result.get("error")
         else:
-            step_state.status, step_state.error = "error", INTERRUPTED
+            step_state.status, step_state.error = "error", interrupted_reason(step_state.pid)
         step_state.pid = None
+
+
+def interrupted_reason(pid: int | None) -> str:
+    """Why a run left `running` has no verdict, naming the process that was its check."""
+    return INTERRUPTED.format(pid=f" (pid {pid})" if pid is not None else "")
 
 
 def _process_alive(step_state: StepState) -> bool:
@@ -215,8 +240,10 @@ def _process_alive(step_state: StepState) -> bool:
     import psutil  # here, not at the top: only a run left `running` needs it, and it costs every command
 
     try:
-        started: float = psutil.Process(step_state.pid).create_time()
-        return started <= _timestamp(step_state.started_at) + 5.0
+        process = psutil.Process(step_state.pid)
+        started: float = process.create_time()
+        # A zombie ran its course: its parent (the app) died before reaping it, and it wrote what it wrote.
+        return started <= _timestamp(step_state.started_at) + 5.0 and process.status() != psutil.STATUS_ZOMBIE
     except (psutil.Error, ValueError):
         return False
 

@@ -11,8 +11,9 @@ Behaviours: pass, fail, error (result with status error, exit 2), crash (traceba
 noresult (exit 0, no result), sleep (runs until killed), grandchild (spawns a grandchild in its own
 session, prints `grandchild <pid>`, then sleeps until killed), orphan (the same grandchild, but the check
 then passes and exits, leaving it behind with the output pipes open), segfault (prints `segfaulting`
-and dies of SIGSEGV, taking its interpreter with it). `FakeCheck(..., pid=True)` also prints
-`pid <os.getpid()>` after its first line: the process it ran in.
+and dies of SIGSEGV, taking its interpreter with it), gated (prints `waiting for gate`, waits until the
+file `gate` exists in the workspace root, then passes: a run held open as long as a test needs).
+`FakeCheck(..., pid=True)` also prints `pid <os.getpid()>` after its first line: the process it ran in.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 from paddle_port_checks.catalogue import STEPS
 from paddle_port_tui.workspace import Workspace
 
-BEHAVIOURS = ("pass", "fail", "error", "crash", "noresult", "sleep", "grandchild", "orphan", "segfault")
+BEHAVIOURS = ("pass", "fail", "error", "crash", "noresult", "sleep", "grandchild", "orphan", "segfault", "gated")
 
 FAKE_CONFIG = """\
 [reference]
@@ -80,6 +81,10 @@ if SHOW_PID:
 for n in range(LINES):
     print(f"line {{n}}")
 emit("stage", name="reference", status="computed")
+if BEHAVIOUR == "gated":
+    print("waiting for gate", flush=True)
+    while not (ROOT / "gate").exists():
+        time.sleep(0.05)
 if BEHAVIOUR == "crash":
     raise RuntimeError("the fake model exploded")
 if BEHAVIOUR == "noresult":

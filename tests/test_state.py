@@ -9,7 +9,15 @@ import sys
 from fake_checks import write_fake_workspace
 
 from paddle_port_checks.catalogue import STEPS
-from paddle_port_tui.state import INTERRUPTED, State, StepState, display_status, load_state, save_state, utc_now
+from paddle_port_tui.state import (
+    State,
+    StepState,
+    display_status,
+    interrupted_reason,
+    load_state,
+    save_state,
+    utc_now,
+)
 from paddle_port_tui.workspace import Workspace
 
 
@@ -64,14 +72,16 @@ def test_an_abandoned_run_adopts_the_result_its_check_wrote_later(tmp_path):
     ws = write_fake_workspace(tmp_path)
     state = State()
     state.steps["forward"] = StepState(status="running", started_at="2020-01-01T00:00:00Z", pid=_dead_pid())
-    state.steps["data"] = StepState(status="running", started_at=utc_now(), pid=_dead_pid())
+    dead = _dead_pid()
+    state.steps["data"] = StepState(status="running", started_at=utc_now(), pid=dead)
     save_state(ws, state)
     ws.result_dir.mkdir()
     ws.result_path("forward").write_text(json.dumps({"step": "forward", "status": "failed", "error": None}))
     settled = load_state(ws)
     assert settled.steps["forward"].status == "failed"
     assert settled.steps["forward"].result_path == "result/forward.json"
-    assert (settled.steps["data"].status, settled.steps["data"].error) == ("error", INTERRUPTED)
+    assert (settled.steps["data"].status, settled.steps["data"].error) == ("error", interrupted_reason(dead))
+    assert f"the check's process (pid {dead}) ended without writing a result" == settled.steps["data"].error
 
 
 def test_a_run_whose_process_still_lives_stays_running(tmp_path):
