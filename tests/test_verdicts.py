@@ -8,11 +8,13 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from workspaces import key, run_step, set_config
 
+from paddle_port_checks import events
 from paddle_port_checks.replay import MATH_DIFFERS, NOISE, KeyReplay
 from paddle_port_checks.steps import forward
 from paddle_port_tui.demo import make_checkpoint, write_demo
@@ -41,13 +43,19 @@ def test_a_faithful_twin_differs_by_noise_and_passes(demo: Path) -> None:
     assert logits["float64_diff"] < 1e-12 < logits["noise_floor"]
 
 
-def test_exact_vs_tanh_gelu_fails_by_float64_replay_under_a_threshold_it_passes(demo: Path) -> None:
+def test_exact_vs_tanh_gelu_fails_by_float64_replay_under_a_threshold_it_passes(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     set_config(
         demo, PADDLE_KWARGS, PADDLE_KWARGS.replace("num_classes = 3", "num_classes = 3, gelu_approximate = true")
     )
     (demo / "paddle_port.toml").write_text((demo / "paddle_port.toml").read_text() + "\n[thresholds]\nforward = 1e-3\n")
+    emitted: list[dict[str, Any]] = []  # as the pipe carries them: JSON at the moment of emitting
+    monkeypatch.setattr(events, "emit", lambda event: emitted.append(event.to_json()))
     code, result = run_step(demo, "forward", after_compare=forward.explain)
     assert code == 1
+    live = [event["diff"] for event in emitted if event["kind"] == "key" and event["diff"]["key"] == "logits"]
+    assert live[0]["passed"] and not live[-1]["passed"], "the live view's last word on the key is the replay's"
     logits = key(result, "logits")
     assert logits["mean"] < 1e-3, "the float32 threshold alone would pass it"
     assert logits["noise_verdict"] == MATH_DIFFERS and not logits["passed"]

@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from paddle_port_checks import degenerate, golden, replay
+from paddle_port_checks import degenerate, events, golden, replay
 from paddle_port_checks.atomic import write_json_atomic
 from paddle_port_checks.compare import KeyDiff, all_passed
 from paddle_port_checks.inputs import ModelInputs, call_model
 from paddle_port_checks.outputs import model_outputs, pair_outputs
-from paddle_port_checks.schema import Divergence, Finding, from_json, to_json
+from paddle_port_checks.schema import Divergence, Event, Finding, from_json, to_json
 from paddle_port_checks.session import CheckContext, Outcome
 
 # A forward hook of the generated script: (model, inputs) -> the output to compare (see outputs.model_outputs).
@@ -169,6 +169,9 @@ def float64_replay(context: CheckContext, outcome: Outcome, diffs: list[KeyDiff]
         for diff in diffs
         if diff.noise_verdict
     }
+    for diff in diffs:
+        if diff.noise_verdict:  # the live view shows each key as compared: now with its float64 figures and verdict
+            events.emit(Event("key", context.step, diff=diff))
     for name in failed:
         print(f"float64 replay: {name}: the math differs; the key fails whatever its threshold", flush=True)
     return failed
