@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .config import key_and_parents
 from .schema import KeyDiff as KeyDiff  # re-exported: the comparison's result type
 
 METHODS = ("mean", "max", "min", "all")
@@ -97,8 +98,7 @@ def methods_checked(method: str) -> tuple[str, ...]:
 
 def _lookup(key: str, table: Mapping[str, Any], what: str) -> Any:
     """A per-key setting: the full key, then each parent ("a/b" for "a/b/c", then "a"), then "*"."""
-    parts = key.split("/")
-    candidates = ["/".join(parts[:end]) for end in range(len(parts), 0, -1)] + ["*"]
+    candidates = [*key_and_parents(key), "*"]
     found = next((name for name in candidates if name in table), None)
     if found is None:
         raise ValueError(f"no {what} for key {key!r} (tried {', '.join(map(repr, candidates))})")

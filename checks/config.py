@@ -44,6 +44,12 @@ class Side:
     metric_keys: tuple[str, ...] = ()  # names of a metric that returns a list or tuple
 
 
+def key_and_parents(key: str) -> list[str]:
+    """A result key, then each parent: "weight/fc.weight", "weight" (how per-key settings are looked up)."""
+    parts = key.split("/")
+    return ["/".join(parts[:end]) for end in range(len(parts), 0, -1)]
+
+
 @dataclass(frozen=True)
 class Tolerance:
     """How a key (or every key of a step, "*") is decided: by a threshold on the step's statistic, or, with
@@ -153,11 +159,8 @@ class Config:
         """The porter's tolerance for one key of a step, and whether it names the key itself (the key, or
         a parent: "weight" for "weight/fc.weight") rather than the whole step ("*")."""
         table = self.tolerances.get(step, {})
-        parts = key.split("/")
-        for end in range(len(parts), 0, -1):
-            if "/".join(parts[:end]) in table:
-                return table["/".join(parts[:end])], True
-        return table.get("*"), False
+        named = next((name for name in key_and_parents(key) if name in table), None)
+        return (table[named], True) if named is not None else (table.get("*"), False)
 
 
 class _Reader:

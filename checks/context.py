@@ -7,6 +7,7 @@ through `models.py`.
 
 from __future__ import annotations
 
+import functools
 import platform
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -127,11 +128,19 @@ class CheckContext:
             ]
         )
 
+    @functools.cached_property
+    def paddle_side_files(self) -> frozenset[Path]:
+        """The Paddle twin's own files (its model, data pipeline, metric; see golden.paddle_side_files), found
+        once per step: what reaches only them is not the reference's code, nor what the reference read."""
+        cfg, ours, theirs = self.config, self.config.reference, self.config.paddle
+        pairs = [(ours.model, theirs.model), (ours.dataset, theirs.dataset), (ours.metric, theirs.metric)]
+        return frozenset().union(
+            *(golden.paddle_side_files(reference, paddle, cfg.root) for reference, paddle in pairs if paddle)
+        )
+
     def reference_code(self, spec: str) -> str:
         """The digest of the reference side's code behind `module:callable`, the Paddle twin's files left out."""
-        cfg = self.config
-        leave_out = golden.paddle_side_files(cfg.reference.model, cfg.paddle.model, cfg.root)
-        return golden.module_digest(spec, cfg.root, leave_out)
+        return golden.module_digest(spec, self.config.root, self.paddle_side_files)
 
     def reference_fingerprint(self, *extra: Any) -> str:
         """Everything a reference result of this step depends on, plus the step's own extras."""
@@ -150,13 +159,9 @@ class CheckContext:
     def reference_arrays(self, compute: Callable[[], Mapping[str, np.ndarray]], *extra: Any) -> dict[str, np.ndarray]:
         """The reference side of this step: reused from the cache when nothing it depends on changed."""
         key = self.reference_fingerprint(*extra)
-        # What the porter's code read through the Paddle twin's files (its model, data pipeline, metric) is
-        # not the reference's: a fix to the port must not recompute the reference.
-        cfg, ours, theirs = self.config, self.config.reference, self.config.paddle
-        pairs = [(ours.model, theirs.model), (ours.dataset, theirs.dataset), (ours.metric, theirs.metric)]
-        self.cache.code_left_out = frozenset().union(
-            *(golden.paddle_side_files(reference, paddle, cfg.root) for reference, paddle in pairs if paddle)
-        )
+        # What the porter's code read through the Paddle twin's files is not the reference's: a fix to the port
+        # must not recompute the reference.
+        self.cache.code_left_out = self.paddle_side_files
         self.stage("reference", "running")
         arrays, origin = self.cache.get_or_compute(self.step, key, compute, fresh=self.fresh)
         self.reference = ReferenceInfo(

@@ -177,6 +177,11 @@ class KeyDiff:
     def to_json(self) -> dict[str, Any]:
         return typing.cast(dict[str, Any], to_json(self))
 
+    @property
+    def statistic(self) -> float | None:
+        """The figure the key's method decides on: its max, its min, else its mean (also for "all")."""
+        return {"max": self.max, "min": self.min}.get(self.method, self.mean)
+
 
 @dataclass
 class Finding:

@@ -151,6 +151,11 @@ def run_check(
     return {"passed": EXIT_PASSED, "failed": EXIT_FAILED}.get(result.status, EXIT_ERROR)
 
 
+def error_line(error: BaseException) -> str:
+    """An exception's last line (where frameworks put the reason), shortened, for a one-line note."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[-1][:200]
+
+
 def apply_environment(config: Config) -> None:
     """`[run] env` and `[run] pythonpath` for a check run by hand (the app's worker gets them at its start
     already, before any framework is imported, which some variables need), and the workspace root as the

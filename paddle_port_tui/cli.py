@@ -502,7 +502,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from paddle_port_tui.serve import ServeError, serve
+    from paddle_port_tui.tui.serve import ServeError, serve  # textual-serve: the UI side of the app
 
     workspace = Path(args.dir).resolve()
     if not workspace.is_dir():

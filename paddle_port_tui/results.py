@@ -55,21 +55,17 @@ def decisive(result: StepResult) -> str:
         return f"{worst.key}: {worst.problem}"
     method = worst.method or "mean"
     relation = "<=" if worst.passed else ">"
-    line = f"{worst.key} {method} {_number(_statistic(worst, method))} {relation} {_number(worst.threshold)}"
+    line = f"{worst.key} {method} {_number(worst.statistic)} {relation} {_number(worst.threshold)}"
     if worst.values:
         line += f" ({_number(worst.values[0])} vs {_number(worst.values[1])})"
     return line
-
-
-def _statistic(row: KeyDiff, method: str) -> float | None:
-    return {"mean": row.mean, "max": row.max, "min": row.min}.get(method, row.mean)
 
 
 def _closeness(row: KeyDiff) -> float:
     """How close a key is to (or how far past) its threshold; problems and NaN count as the worst."""
     if row.problem:
         return float("inf")
-    value = _statistic(row, row.method or "mean")
+    value = row.statistic
     if value is None:
         return float("inf")  # strict JSON stores NaN as null
     if row.threshold <= 0:

@@ -106,7 +106,7 @@ def float64_cell(row: KeyDiff) -> str:
         return f"{number(row.float64_diff)} {verdict}".strip()
     if "floor" in verdict or not row.noise_floor:
         return verdict
-    statistic = {"max": row.max, "min": row.min}.get(row.method, row.mean)
+    statistic = row.statistic
     return f"{statistic / row.noise_floor:.2g}x floor {verdict}".strip() if statistic is not None else verdict
 
 

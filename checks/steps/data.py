@@ -75,9 +75,9 @@ def own_dataset(context: CheckContext, side_name: str, loader_class: Any) -> tup
     built = call_factory(side.loader, f"{side_name}.loader", **side.loader_kwargs)
     parts = list(built) if isinstance(built, (tuple, list)) else [built]
     loader = next((part for part in parts if isinstance(part, loader_class)), None)
-    dataset = getattr(loader, "dataset", None) or next(
-        (part for part in parts if hasattr(part, "__getitem__") and hasattr(part, "__len__")), None
-    )
+    dataset = getattr(loader, "dataset", None)
+    if dataset is None:  # not `or`: an empty dataset is falsy, and is still the builder's answer (length 0)
+        dataset = next((part for part in parts if hasattr(part, "__getitem__") and hasattr(part, "__len__")), None)
     if dataset is None:
         raise ConfigError(
             context.config.path,

@@ -15,7 +15,7 @@ from paddle_port_checks.compare import KeyDiff, all_passed
 from paddle_port_checks.inputs import ModelInputs, call_model
 from paddle_port_checks.outputs import model_outputs, pair_outputs
 from paddle_port_checks.schema import Divergence, Event, Finding, from_json, to_json
-from paddle_port_checks.session import CheckContext, Outcome
+from paddle_port_checks.session import CheckContext, Outcome, error_line
 
 # A forward hook of the generated script: (model, inputs) -> the output to compare (see outputs.model_outputs).
 OutputsFn = Callable[[Any, Any], Any]
@@ -139,7 +139,7 @@ def float64_replay(context: CheckContext, outcome: Outcome, diffs: list[KeyDiff]
     if not replay.needs_replay(diffs, outcome.float_outputs):
         outcome.details["float64_replay"] = "not needed: every float output is bit-exact"
         return []
-    too_big = replay.too_big_for_memory(context.reference_model(), context.paddle_model())
+    too_big = replay.too_big_for_memory(context.paddle_model())
     if too_big:
         context.warn(f"float64 replay not run: {too_big}; set [run] float64_replay = false to skip it quietly")
         outcome.details["float64_replay"] = f"not run: {too_big}"
@@ -152,12 +152,17 @@ def float64_replay(context: CheckContext, outcome: Outcome, diffs: list[KeyDiff]
     def reference64() -> dict[str, np.ndarray]:
         return replay.torch_float64_outputs(context.torch(), torch_model(), inputs.as_called)
 
-    ref64, _ = context.cache.get_or_compute("forward_float64", key, reference64, fresh=context.fresh)
+    try:
+        ref64, _ = context.cache.get_or_compute("forward_float64", key, reference64, fresh=context.fresh)
+    except Exception as error:  # no float64 kernel on the reference side: nothing to measure against
+        context.warn(f"float64 replay not run: the reference model does not run in float64 ({error_line(error)})")
+        outcome.details["float64_replay"] = f"not run: the reference has no float64 ({error_line(error)})"
+        return []
     paddle64: dict[str, np.ndarray] | None = None
     try:
         paddle64 = replay.paddle_float64_outputs(context.paddle(), context.paddle_model(), inputs.as_called)
     except Exception as error:  # an op without a float64 kernel (Paddle 3.3: LSTM/GRU cannot be cast)
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[-1][:200]
+        reason = error_line(error)
         context.warn(
             f"float64 replay: the Paddle model does not run in float64 ({reason}); its float32 difference "
             "is reported as a multiple of the reference's float32 noise floor instead"

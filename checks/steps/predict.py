@@ -13,8 +13,8 @@ from paddle_port_checks.config import EXPORT_NAME, ConfigError, Side
 from paddle_port_checks.golden import sample_digests
 from paddle_port_checks.inputs import call_model, converted
 from paddle_port_checks.outputs import model_outputs, pair_outputs
-from paddle_port_checks.predict_programs import PROGRAM, own_programs, program_outputs
-from paddle_port_checks.session import CheckContext, Outcome
+from paddle_port_checks.predict_programs import PROGRAM, own_programs, program_outputs, softmax
+from paddle_port_checks.session import CheckContext, Outcome, error_line
 from paddle_port_checks.steps.data import (
     data_identity,
     dataset_samples,
@@ -26,28 +26,21 @@ from paddle_port_checks.steps.data import (
 from paddle_port_checks.written import make_way_for_output, record_written
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    probabilities: np.ndarray = exp / exp.sum(axis=-1, keepdims=True)
-    return probabilities
-
-
 def prediction(logits: np.ndarray) -> dict[str, np.ndarray]:
     """What a prediction program prints: the top class and its probability."""
-    probabilities = softmax(logits.astype(np.float64))
+    probabilities = softmax(logits)  # in float64
     return {"class_id": probabilities.argmax(axis=-1), "prob": probabilities.max(axis=-1)}
 
 
-def predict_sample(context: CheckContext) -> tuple[Any, int]:
+def predict_sample(context: CheckContext, paddle_own: Any = None) -> tuple[Any, int]:
     """`[predict] sample` (a file), else the data set's first sample (a file, a sentence, a record); with
-    the porter's own loaders, the first entry of the Paddle loader's dataset."""
+    the porter's own loaders, the first entry of the Paddle loader's dataset (`paddle_own`)."""
     cfg = context.config
     if cfg.predict_image:
         return str(context.existing(cfg.predict_image, "predict.sample")), 0
-    if not loader_only(cfg.paddle):
+    if paddle_own is None:
         return context.samples()[0]
-    entries = dataset_samples(own_dataset(context, "paddle", context.paddle().io.DataLoader)[0])
+    entries = dataset_samples(paddle_own)
     if entries:
         return str(Path(str(entries[0][0])).resolve()), int(entries[0][1])
     if cfg.predict_reference or cfg.predict_paddle:
@@ -110,7 +103,7 @@ def export_and_infer(context: CheckContext, model: Any, batch: Any) -> tuple[dic
         if context.device.is_gpu or not context.config.predict_onednn:
             raise
         context.warn(
-            f"Paddle Inference with oneDNN failed on CPU ({_first_line(error)}); ran again without oneDNN. "
+            f"Paddle Inference with oneDNN failed on CPU ({error_line(error)}); ran again without oneDNN. "
             "Set [predict] onednn = false to skip the first try."
         )
         outputs = _infer(context, program, params, named, onednn=False)
@@ -144,14 +137,10 @@ def _infer(
     }
 
 
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[-1][:200]
-
-
-def engine_input(context: CheckContext, side_name: str, sample: tuple[Any, int]) -> tuple[Any, bool]:
+def engine_input(context: CheckContext, side_name: str, sample: tuple[Any, int], own: Any = None) -> tuple[Any, bool]:
     """One preprocessed input for a training engine, as a batch of one, and whether it is the sample's: the
-    dataset factory over the sample, else the porter's own loader's dataset item whose path is the sample's
-    (its builder reads its own data; without such an item, its first)."""
+    dataset factory over the sample, else the porter's own loader's dataset (`own`, when built already) item
+    whose path is the sample's (its builder reads its own data; without such an item, its first)."""
     side = context.config.reference if side_name == "reference" else context.config.paddle
     found = True
     if not loader_only(side):
@@ -159,7 +148,7 @@ def engine_input(context: CheckContext, side_name: str, sample: tuple[Any, int])
         item = read_item(context, side_name, build(context, [sample]), 0)
     else:
         framework = context.torch().utils.data if side_name == "reference" else context.paddle().io
-        dataset = own_dataset(context, side_name, framework.DataLoader)[0]
+        dataset = own if own is not None else own_dataset(context, side_name, framework.DataLoader)[0]
         index = sample_index(dataset, sample[0])
         found = index is not None
         item = read_item(context, side_name, dataset, index or 0)
@@ -182,7 +171,9 @@ def program_identity(context: CheckContext) -> list[Any]:
 
 def run(context: CheckContext) -> Outcome:
     cfg = context.config
-    sample = [predict_sample(context)]
+    # The porter's Paddle builder, built once: it gives the default sample and the engines' input.
+    paddle_own = own_dataset(context, "paddle", context.paddle().io.DataLoader)[0] if loader_only(cfg.paddle) else None
+    sample = [predict_sample(context, paddle_own)]
 
     def reference() -> dict[str, np.ndarray]:
         torch = context.torch()
@@ -203,7 +194,7 @@ def run(context: CheckContext) -> Outcome:
     ref_outputs = {key: value for key, value in cached.items() if not key.startswith(PROGRAM)}
     paddle = context.paddle()
     model = context.paddle_model()
-    batch, found = engine_input(context, "paddle", sample[0])
+    batch, found = engine_input(context, "paddle", sample[0], paddle_own)
     if not found:
         context.warn(
             f"[predict] sample {sample[0][0]} is not in [paddle.loader]'s dataset (no `samples` entry with its "
