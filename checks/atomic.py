@@ -11,6 +11,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,10 +55,16 @@ class WriteError(OSError):
         self.errno = cause.errno  # callers that test the errno (ENOSPC, EACCES) still can
 
 
+# A run writes its evidence under result/.runs/<run id>/ before delivering it (delivery.py); a porter is told
+# of the file as it will be named, result/forward_ref.npy, not of the staging folder.
+_STAGED = re.compile(r"(^|/)result/\.runs/[^/]+/")
+
+
 def shown_path(path: str | os.PathLike[str]) -> str:
     """A path as the porter reads it: relative to the working directory (a check runs in its workspace)."""
     target = Path(path).absolute()
-    return str(target.relative_to(Path.cwd())) if target.is_relative_to(Path.cwd()) else str(target)
+    shown = str(target.relative_to(Path.cwd())) if target.is_relative_to(Path.cwd()) else str(target)
+    return _STAGED.sub(r"\1result/", shown)
 
 
 def _why_not_written(target: Path, cause: OSError) -> str:

@@ -96,8 +96,9 @@ def _read(result_dir: Path) -> dict[str, dict[str, Any]]:
     }
 
 
-class _Locked:
-    """The manifest's lock: the wizard and a CLI run may write in one workspace at once."""
+class lock_manifest:  # noqa: N801 (a context manager read as a verb: `with lock_manifest(dir):`)
+    """The manifest's lock: runs of different steps write in one workspace at once. Not reentrant (an flock
+    per open): the `*_locked` functions below are for callers that hold it."""
 
     def __init__(self, result_dir: Path) -> None:
         lock = result_dir / f"{MANIFEST}.lock"
@@ -115,40 +116,48 @@ class _Locked:
 
 
 def _make_way(result_dir: Path, paths: Iterable[Path], known: set[Path], remove_ours: bool) -> list[str]:
+    with lock_manifest(result_dir):
+        return make_way_locked(result_dir, paths, known, remove_ours)
+
+
+def make_way_locked(result_dir: Path, paths: Iterable[Path], known: set[Path], remove_ours: bool) -> list[str]:
     """Prepare each path for a rewrite (see the module docstring); returns a note per file moved aside.
-    A stranger outside result/ raises ForeignFileError before any file of the call is touched."""
+    A stranger outside result/ raises ForeignFileError before any file of the call is touched. The caller
+    holds `lock_manifest(result_dir)`."""
     root = result_dir.parent
-    with _Locked(result_dir):
-        written = _read(result_dir)
-        ours, strangers = [], []
-        for path in paths:
-            if not path.is_file():
-                continue
-            recorded = written.get(_manifest_key(root, path))
-            if (recorded is not None and _unchanged(recorded, path)) or (recorded is None and path in known):
-                ours.append(path)
-                continue
-            why = "was changed since paddle-port wrote it" if recorded else "was not written by paddle-port"
-            relative = _manifest_key(result_dir, path)
-            if Path(relative).is_absolute() or relative.startswith("../"):
-                raise ForeignFileError(path, why)
-            strangers.append((path, relative, why))
-        for path in ours if remove_ours else []:
-            path.unlink()
-        notes = []
-        for path, relative, why in strangers:
-            aside = _free_name(result_dir / ASIDE / relative)
-            aside.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, aside)
-            notes.append(f"{result_dir.name}/{relative} {why}: moved to {aside.relative_to(root)}")
+    written = _read(result_dir)
+    ours, strangers = [], []
+    for path in paths:
+        if not path.is_file():
+            continue
+        recorded = written.get(_manifest_key(root, path))
+        if (recorded is not None and _unchanged(recorded, path)) or (recorded is None and path in known):
+            ours.append(path)
+            continue
+        why = "was changed since paddle-port wrote it" if recorded else "was not written by paddle-port"
+        relative = _manifest_key(result_dir, path)
+        if Path(relative).is_absolute() or relative.startswith("../"):
+            raise ForeignFileError(path, why)
+        strangers.append((path, relative, why))
+    for path in ours if remove_ours else []:
+        path.unlink()
+    notes = []
+    for path, relative, why in strangers:
+        aside = _free_name(result_dir / ASIDE / relative)
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, aside)
+        notes.append(f"{result_dir.name}/{relative} {why}: moved to {aside.relative_to(root)}")
     return notes
 
 
-def clear_for_rewrite(result_dir: Path, paths: Iterable[Path], known: Iterable[Path] = ()) -> list[str]:
+def clear_for_rewrite(
+    result_dir: Path, paths: Iterable[Path], known: Iterable[Path] = (), remove_ours: bool = True
+) -> list[str]:
     """Remove the evidence files a check is about to rewrite when they are paddle-port's own (recorded and
     unchanged, or `known`: named by a result of an earlier paddle-port that kept no record); move anyone
-    else's aside. Returns a note per file moved."""
-    return _make_way(result_dir, paths, set(known), remove_ours=True)
+    else's aside. Returns a note per file moved. Without `remove_ours`, only strangers move (a run that
+    delivers its files at its end keeps the last run's evidence whole until then: `delivery`)."""
+    return _make_way(result_dir, paths, set(known), remove_ours)
 
 
 def make_way_for_output(config: Config, key: str, paths: Iterable[Path], remove_ours: bool = False) -> list[str]:
@@ -167,14 +176,19 @@ def make_way_for_output(config: Config, key: str, paths: Iterable[Path], remove_
 
 def record_written(result_dir: Path, paths: Iterable[Path]) -> None:
     """Remember these files as paddle-port's own, as they are now."""
+    with lock_manifest(result_dir):
+        record_written_locked(result_dir, paths)
+
+
+def record_written_locked(result_dir: Path, paths: Iterable[Path]) -> None:
+    """`record_written` for a caller that holds `lock_manifest(result_dir)`."""
     root = result_dir.parent
-    with _Locked(result_dir):
-        written = _read(result_dir)
-        for path in paths:
-            signature = _signature(path)
-            if signature is not None:
-                written[_manifest_key(root, path)] = signature
-        write_json_atomic(result_dir / MANIFEST, {"schema": MANIFEST_SCHEMA, "files": written})
+    written = _read(result_dir)
+    for path in paths:
+        signature = _signature(path)
+        if signature is not None:
+            written[_manifest_key(root, path)] = signature
+    write_json_atomic(result_dir / MANIFEST, {"schema": MANIFEST_SCHEMA, "files": written})
 
 
 def _free_name(path: Path) -> Path:

@@ -85,6 +85,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON document on stdout; child output goes to the log files only"
     )
 
+    status = commands.add_parser(
+        "status",
+        help="the checklist and the checks running now (after a dropped SSH session too); --follow them",
+        description="Show every step's status and each running check: its run, its processes, its log and "
+        "its last lines. Checks run detached from the terminal that started them, so they go on after a "
+        "hangup; --follow replays a running check's output and follows it live (Ctrl-C stops following, "
+        "not the check; `paddle-port cancel` stops it).",
+    )
+    _workspace_arg(status)
+    status.add_argument("--follow", "-f", action="store_true", help="follow the running checks until they end")
+    status.add_argument("--json", action="store_true", help="print the running steps as JSON")
+
+    cancel = commands.add_parser(
+        "cancel",
+        help="stop the running checks (all, or the runs of the steps named)",
+        description="Stop running checks, killing each check's whole process tree; the steps are recorded "
+        "as cancelled. Waits until they are.",
+    )
+    cancel.add_argument("steps", nargs="*", metavar="STEP", help="steps whose runs to stop (default: every run)")
+    _workspace_arg(cancel)
+
     generate = commands.add_parser(
         "generate",
         help="write the check scripts into test_tipc/",
@@ -300,6 +321,7 @@ def run_steps(ws: Workspace, steps: list[Step], device: str, fresh: bool, as_jso
     for it (saying so on stderr), or with `wait=False` refuse: UsageError naming that run."""
     from paddle_port_tui.flow import DeviceError, FlowRun, WorkspaceBusy, checked_device, exit_code
 
+    _terminate_as_interrupt()
     try:
         device = checked_device(ws, device)
     except DeviceError as error:
@@ -341,6 +363,84 @@ def cmd_run(args: argparse.Namespace) -> int:
     ws = _open_workspace(args.workspace)
     steps = _selected_steps([] if args.all else args.steps)
     return run_steps(ws, steps, args.device, args.fresh, args.json, wait=not args.no_wait)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Exit 0 always when nothing is followed; with --follow, the code of the followed steps (as `run`)."""
+    from paddle_port_tui.run_host import orphaned_checks
+    from paddle_port_tui.run_status import log_tail, running_steps
+
+    ws = _open_workspace(args.workspace)
+    state = _state(ws)
+    running = running_steps(ws, state)
+    if args.json:
+        from paddle_port_checks.atomic import dumps_strict
+
+        print(dumps_strict({"workspace": str(ws.root), "running": [vars(step) for step in running]}, indent=2))
+        return EXIT_PASSED
+    if args.follow and running:
+        return _follow_running(ws, state)
+    from paddle_port_tui.tables import checklist_table
+
+    console = _console()
+    console.print(checklist_table(ws, state))
+    for step in running:
+        console.print(step.line(), markup=False, highlight=False)
+        for line in log_tail(ws, step.step) if step.started_at else []:  # a queued step's log is an older run's
+            console.print(f"  {line}", markup=False, highlight=False, style="dim")
+    for step_id, pid in orphaned_checks(ws, state):
+        console.print(
+            f"{step_id}: its check (pid {pid}) runs on, but its host is gone: nobody will record its end; "
+            "paddle-port cancel stops it",
+            markup=False,
+            highlight=False,
+        )
+    if not running:
+        console.print("no check is running", style="dim")
+    return EXIT_PASSED
+
+
+def _follow_running(ws: Workspace, state: State) -> int:
+    from paddle_port_tui.flow import exit_code
+    from paddle_port_tui.run_output import Printer
+    from paddle_port_tui.run_status import follow
+
+    listener = Printer(ws, state.device or ws.load_config().device)
+    try:
+        finished = follow(ws, state, listener)
+    except KeyboardInterrupt:
+        print("paddle-port: stopped following; the checks go on (paddle-port cancel stops them)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    from paddle_port_tui.tables import checklist_table
+
+    listener.screen.console().print(checklist_table(ws, state))
+    return exit_code([item.status for item in finished]) if finished else EXIT_PASSED
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    from paddle_port_tui.run_status import cancel
+
+    ws = _open_workspace(args.workspace)
+    names = [step.id for step in _selected_steps(args.steps)] if args.steps else []
+    state = _state(ws)
+    stopped = cancel(ws, state, names)
+    if not stopped:
+        print("paddle-port: no check is running" + (f" for {' '.join(names)}" if names else ""))
+        return EXIT_PASSED
+    for step_id, became in stopped:
+        print(f"{step_id}: {became}")
+    return EXIT_PASSED
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM (`timeout`, a CI job cancelled, `kill`) stops a run as Ctrl-C does: an explicit stop, which
+    the detached check must hear too. A hangup is not one: the run goes on and records its verdict."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _say_waiting(line: str) -> None:
@@ -523,6 +623,8 @@ def _open_wizard(ws: Workspace) -> int:
 
 COMMANDS = {
     "run": cmd_run,
+    "status": cmd_status,
+    "cancel": cmd_cancel,
     "generate": cmd_generate,
     "report": cmd_report,
     "doctor": cmd_doctor,

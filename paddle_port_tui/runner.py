@@ -26,6 +26,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from paddle_port_checks.catalogue import Step, step_by_id
@@ -57,6 +58,8 @@ class Finished:
     exit_code: int | None
     result: StepResult | None
     error: str | None
+    result_path: str | None = None  # where `result` lies, workspace-relative: result/<step>.json, unless a newer
+    # run of the step delivered first and this run's stayed in its staging folder (checks/delivery.py)
 
 
 class RunListener:
@@ -80,8 +83,8 @@ class StepsRun:
     """One run of some steps, in flow order, in as few worker processes as their outcomes allow.
 
     Pass `state` to have the run update that State object in place (the wizard's live copy); without it
-    the run loads the saved state. A held workspace `lock` is inherited by every worker, so an orphaned
-    worker keeps the workspace locked (see `run_lock`). `cancel()` may be called from any thread.
+    the run loads the saved state. The run's step `lock` is inherited by every worker, so an orphaned
+    worker keeps its steps locked (see `run_lock`). `cancel()` may be called from any thread.
     """
 
     def __init__(
@@ -193,6 +196,8 @@ class StepsRun:
             script_hash=file_hash(self.ws.script_path(step)),
             config_hash=self.ws.config_hash(),
             run_id=self.run_id,
+            started_ns=time.time_ns(),
+            host_pid=os.getpid(),
             last_passed_at=previous.last_pass() if previous is not None else None,
         )
         self.state.steps[step.id] = record
@@ -210,9 +215,11 @@ class StepsRun:
         record.status, record.exit_code, record.error = finished.status, finished.exit_code, finished.error
         record.finished_at = utc_now()
         record.duration_s = round(time.monotonic() - started, 3)
-        record.result_path = self.ws.relative(self.ws.result_path(step)) if finished.result else None
-        record.pid = None
-        save_state(self.ws, self.state)
+        record.result_path = (
+            (finished.result_path or self.ws.relative(self.ws.result_path(step))) if finished.result else None
+        )
+        record.pid = record.host_pid = None
+        save_state(self.ws, self.state, steps_only=True)
         self._finished[step.id] = finished
         self.listener.step_finished(step, finished)
 
@@ -233,7 +240,7 @@ class _StepInWorker:
         self.record.log_path = run.ws.relative(run.ws.log_path(step))
         self.record.pid = pid
         run.state.current_step = step.id
-        save_state(run.ws, run.state)
+        save_state(run.ws, run.state, steps_only=True)
 
 
 class _Worker:
@@ -271,7 +278,7 @@ class _Worker:
         else:
             env["FORCE_COLOR"] = "1"
         lock = self.run.lock
-        inherited = (event_write, lock.fd) if lock is not None and lock.held else (event_write,)
+        inherited = (event_write, *lock.fds) if lock is not None else (event_write,)
         try:
             self.process = subprocess.Popen(
                 self.run.command(self.steps, self.nonce),
@@ -493,6 +500,7 @@ class _Worker:
         step = current.step
         result = self._fresh_result(current)
         if self.timed_out and died:
+            self._deliver_error(current, self.timed_out)
             return Finished(step.id, "error", exit_code, None, self.timed_out)
         if isinstance(result, str):
             return Finished(step.id, "error", exit_code, None, result)
@@ -501,21 +509,45 @@ class _Worker:
             missing = self.run.ws.relative(self.run.ws.result_path(step))
             how = how_it_ended(exit_code) if died else f"exited with code {exit_code}"
             reason = f"the check {how} without writing {missing}"
+            self._deliver_error(current, reason)
             return Finished(step.id, "error", exit_code, None, f"{reason}\n{tail}" if tail else reason)
-        return Finished(step.id, result.status, exit_code, result, result.error)
+        found, path = result
+        return Finished(step.id, found.status, exit_code, found, found.error, self.run.ws.relative(path))
 
-    def _fresh_result(self, current: _StepInWorker) -> StepResult | str | None:
-        """The result file, trusted only if this run wrote it: a new file, modified after its worker started;
-        a file this run wrote that cannot be read is the problem, in words."""
+    def _deliver_error(self, current: _StepInWorker, reason: str) -> None:
+        """A check that ended without a result leaves the last run's `result/<step>.json` (maybe "passed")
+        and evidence behind: deliver this run's error in their place, so no file says an older verdict."""
+        from paddle_port_checks.delivery import deliver_run
+        from paddle_port_checks.schema import StepResult
+
+        step = current.step.id
+        result = StepResult(step=step, status="error", started_at=current.record.started_at, error=reason)
+        result.run_id = f"{self.run.run_id}:{step}"
+        with contextlib.suppress(OSError):  # the state has the error whatever the disk says
+            deliver_run(self.run.ws.result_dir, result, [], f"{self.run.run_id}_{step}_ended")
+
+    def _fresh_result(self, current: _StepInWorker) -> tuple[StepResult, Path] | str | None:
+        """The result this run wrote and where: a new file, modified after its worker started, of this run
+        (a check run by hand beside us may have delivered one since, and then ours stayed in its staging
+        folder); a file this run wrote that cannot be read is the problem, in words."""
+        from paddle_port_checks.delivery import staging_dir
+
         path = self.run.ws.result_path(current.step)
         signature = _signature(path)
         # 2 s of slack covers file systems with coarse timestamps; the changed signature does the rest.
         if signature is None or signature == current.result_before or signature[1] / 1e9 < current.started_wall - 2:
             return None
+        ours = f"{self.run.run_id}:{current.step.id}"
         try:
-            return read_result(path)
+            found = read_result(path)
+            if found.run_id is not None and found.run_id != ours:  # another run's: look where ours stayed
+                path = staging_dir(self.run.ws.result_dir, ours) / path.name
+                found = read_result(path)
+        except FileNotFoundError:
+            return None
         except (OSError, SchemaError) as problem:
             return f"the check wrote a result that cannot be read: {problem}"
+        return found, path
 
 
 def _read_ready(fd: int) -> bytes | None:

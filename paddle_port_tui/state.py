@@ -46,11 +46,14 @@ class StepState:
     script_hash: str | None = None
     config_hash: str | None = None
     error: str | None = None
-    # The check's process id while it runs: lets a restarted app tell a live run from an abandoned one.
+    # The check's process id while it runs, and its run host's (the detached process that follows it and
+    # records its verdict): a restarted app tells a live run from an abandoned one by them.
     pid: int | None = None
+    host_pid: int | None = None  # added within schema 1
     # The run this record belongs to (the runner's run id, also in `.paddle_port/run.lock` while it runs):
     # which run a record came from, when two were started on one workspace. Added within schema 1.
     run_id: str | None = None
+    started_ns: int | None = None  # time.time_ns() at the start: orders two runs started within a second
     # When the step last passed before this run (that run's finished_at): history a failed, errored or
     # cancelled run shows beside its own verdict ("last passed 12-01 06:52"), never in place of it. Added
     # within schema 1: a file written before it reads as None.
@@ -109,18 +112,20 @@ def load_state(ws: Workspace) -> State:
             f"{ws.relative(aside)} and the state starts fresh"
         )
         return state
-    _settle_abandoned_runs(ws, state)
+    settle_abandoned_runs(ws, state)
     return state
 
 
-def save_state(ws: Workspace, state: State) -> None:
+def save_state(ws: Workspace, state: State, steps_only: bool = False) -> None:
     """Write the state atomically (a reader or a crash never sees half a file), merged with what another
     process saved meanwhile: the wizard in one SSH window and `paddle-port run` in another both keep their
-    runs. Per step the most recently started run wins; `state` is updated in place with the merge."""
+    runs. Per step the most recently started run wins; `state` is updated in place with the merge. A run
+    host owns only its steps' records (`steps_only`): the device, the page shown and the script hashes are
+    the faces', and its copy of them, loaded when it started, is older than theirs."""
     ws.state_path.parent.mkdir(parents=True, exist_ok=True)
     with open(ws.state_path.with_name("state.lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        _merge_saved(ws, state, theirs_first=False)
+        _merge_saved(ws, state, theirs_first=steps_only, settings_too=steps_only)
         write_json_atomic(ws.state_path, state.to_json())
 
 
@@ -134,20 +139,32 @@ def refresh_state(ws: Workspace, state: State) -> None:
         _merge_saved(ws, state, theirs_first=True)
 
 
-def _merge_saved(ws: Workspace, state: State, theirs_first: bool) -> None:
-    """Per step the most recently started run wins; of the generated hashes, ours unless `theirs_first`."""
+def _merge_saved(ws: Workspace, state: State, theirs_first: bool, settings_too: bool = False) -> None:
+    """Per step the most recently started run wins; of the generated hashes, ours unless `theirs_first`;
+    with `settings_too`, the device and current step on disk replace ours."""
     try:
         on_disk = _parse_state(ws.state_path.read_text(encoding="utf-8"))
     except (OSError, CorruptState, UnicodeDecodeError, json.JSONDecodeError):
         return
+    if settings_too:
+        state.device, state.current_step = on_disk.device, on_disk.current_step
     for step_id, theirs in on_disk.steps.items():
         ours = state.steps.get(step_id)
-        if ours is None or (theirs.started_at or "") > (ours.started_at or ""):
+        if ours is None or _newer(theirs, ours):
             state.steps[step_id] = theirs
     if theirs_first:
         state.generated = {**state.generated, **on_disk.generated}
     else:
         state.generated = {**on_disk.generated, **state.generated}
+
+
+def _newer(theirs: StepState, ours: StepState) -> bool:
+    """Whether the record on disk is later news than ours: a later run, or the same run further along
+    (its host recorded the verdict while this copy still says running)."""
+    if theirs.run_id is not None and theirs.run_id == ours.run_id:
+        return ours.status == "running" and theirs.status != "running"
+    # started_at has whole seconds: two runs started within one are told apart by the nanosecond clock.
+    return (theirs.started_at or "", theirs.started_ns or 0) > (ours.started_at or "", ours.started_ns or 0)
 
 
 def display_status(ws: Workspace, state: State, step_id: str) -> str:
@@ -209,14 +226,14 @@ def _move_aside(ws: Workspace) -> Path:
     return aside
 
 
-def _settle_abandoned_runs(ws: Workspace, state: State) -> None:
+def settle_abandoned_runs(ws: Workspace, state: State) -> None:
     """A step saved as `running` whose process is gone belonged to an app that was killed.
 
     The check runs in its own session, so it may well have finished after the app died: adopt its
     result when the JSON was written after the run started, else call the run interrupted.
     """
     for step_id, step_state in state.steps.items():
-        if step_state.status != "running" or _process_alive(step_state):
+        if step_state.status != "running" or run_alive(step_state):
             continue
         result = _result_written_since(ws, step_id, step_state.started_at)
         if result is not None and result.get("status") in COMPLETED:
@@ -225,7 +242,7 @@ def _settle_abandoned_runs(ws: Workspace, state: State) -> None:
             step_state.error = result.get("error")
         else:
             step_state.status, step_state.error = "error", interrupted_reason(step_state.pid)
-        step_state.pid = None
+        step_state.pid = step_state.host_pid = None
 
 
 def interrupted_reason(pid: int | None) -> str:
@@ -233,17 +250,23 @@ def interrupted_reason(pid: int | None) -> str:
     return INTERRUPTED.format(pid=f" (pid {pid})" if pid is not None else "")
 
 
-def _process_alive(step_state: StepState) -> bool:
-    """True when the recorded pid still runs and was started no later than the run (not a reused pid)."""
-    if step_state.pid is None or step_state.started_at is None:
+def run_alive(step_state: StepState) -> bool:
+    """Whether the step's run still goes on: its check or its run host still runs (a host between two
+    workers, after a segfault, is about to start the next one and record this step's end)."""
+    return any(process_alive(pid, step_state.started_at) for pid in (step_state.pid, step_state.host_pid))
+
+
+def process_alive(pid: int | None, started_at: str | None) -> bool:
+    """True when the pid still runs and was started no later than `started_at` (not a reused pid)."""
+    if pid is None or started_at is None:
         return False
     import psutil  # here, not at the top: only a run left `running` needs it, and it costs every command
 
     try:
-        process = psutil.Process(step_state.pid)
+        process = psutil.Process(pid)
         started: float = process.create_time()
         # A zombie ran its course: its parent (the app) died before reaping it, and it wrote what it wrote.
-        return started <= _timestamp(step_state.started_at) + 5.0 and process.status() != psutil.STATUS_ZOMBIE
+        return started <= _timestamp(started_at) + 5.0 and process.status() != psutil.STATUS_ZOMBIE
     except (psutil.Error, ValueError):
         return False
 

@@ -75,6 +75,8 @@ class PaddlePortApp(App[int]):
         return super().get_default_screen()
 
     def on_mount(self) -> None:
+        if self.state is not None:
+            self._attach_running()
         if self.state is None:
             from paddle_port_tui.tui.config_form import ConfigForm
 
@@ -89,7 +91,25 @@ class PaddlePortApp(App[int]):
     def open_wizard(self) -> None:
         """Open the wizard over the config form that has just written the config."""
         self._load_state()
+        self._attach_running()
         self.push_screen(WizardScreen(self.size.width))
+
+    def _attach_running(self) -> None:
+        """Runs started before this wizard opened (by a wizard whose SSH session dropped, by `paddle-port run`
+        in another window) go on in their own hosts: follow each from its feed, output so far included."""
+        from paddle_port_tui.flow import FlowRun
+        from paddle_port_tui.run_host import running_runs
+
+        for running in running_runs(self.ws):
+            lives = {step_id: LiveRun(step_id, running.device or self.device()) for step_id in running.steps}
+            ended = {
+                step_id
+                for step_id in running.steps
+                if self.state.step(step_id).run_id == running.run_id and self.state.step(step_id).status != "running"
+            }
+            listener = _RunFeed(self, lives, ended_before=ended)
+            flow = FlowRun.attach(self.ws, running.run_id, running.host, running.steps, self.state, listener)
+            self._follow(flow, lives)
 
     def _load_state(self) -> None:
         """Where the porter left off: the saved current step, the saved statuses."""
@@ -199,22 +219,33 @@ class PaddlePortApp(App[int]):
         if busy:
             self.notify(f"{', '.join(busy)} already running; c cancels", severity="warning")
             return False
+        from paddle_port_tui.flow import WorkspaceBusy
+
         device = self.device()
         lives = {step_id: LiveRun(step_id, device) for step_id in step_ids}
-        self.live.update(lives)
         flow = FlowRun(
             self.ws, [step_by_id(step_id) for step_id in step_ids], device, self.state, listener=_RunFeed(self, lives)
         )
-        for step_id in step_ids:
+        try:
+            flow.claim()  # never waits: the wizard says who holds the step instead
+        except WorkspaceBusy as busy:
+            self.notify(str(busy), severity="warning", timeout=8)
+            return False
+        self._follow(flow, lives)
+        return True
+
+    def _follow(self, flow: FlowRun, lives: dict[str, LiveRun]) -> None:
+        """The run's thread: the flow started (or attached) and followed to its end."""
+        self.live.update(lives)
+        for step_id in lives:
             self.flows[step_id] = flow
         self.run_worker(
             partial(self._drive, flow, lives),
-            name=f"run:{','.join(step_ids)}",
+            name=f"run:{','.join(lives)}",
             group="runs",
             thread=True,
             exit_on_error=False,
         )
-        return True
 
     def _drive(self, flow: FlowRun, lives: dict[str, LiveRun]) -> None:
         """The run's thread: the flow to its end; whatever it could not finish is finished here."""
@@ -234,9 +265,9 @@ class PaddlePortApp(App[int]):
                 screen.run_progress(message.step_id)
 
     def on_run_finished(self, message: RunFinished) -> None:
-        self.notify(
-            f"{message.step_id}: {message.status}", severity="information" if message.status == "passed" else "warning"
-        )
+        if not message.replayed:
+            passed = message.status == "passed"
+            self.notify(f"{message.step_id}: {message.status}", severity="information" if passed else "warning")
         for screen in self.screen_stack:
             if hasattr(screen, "run_finished"):
                 screen.run_finished(message.step_id)
@@ -249,6 +280,12 @@ class PaddlePortApp(App[int]):
             return
         live.cancel_requested = True
         flow.cancel()
+
+    def on_unmount(self) -> None:
+        """However the wizard ends (quit, a hangup, a test's teardown), the runs go on in their hosts; only
+        the following stops, so the app's threads end with it."""
+        for flow in set(self.flows.values()):
+            flow.detach()
 
     def running_steps(self) -> list[str]:
         return [step_id for step_id, live in self.live.items() if live.running]
@@ -335,20 +372,34 @@ class PaddlePortApp(App[int]):
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         return [
             ("Help", "Keys and the flow (F1)", self.action_help),
-            ("Quit", "Leave the wizard; runs stop, state is kept", self.action_quit),
+            ("Quit", "Leave the wizard; asks whether running checks go on or stop", self.action_quit),
         ]
 
     async def action_quit(self) -> None:
-        for step_id in self.running_steps():
-            self.cancel_run(step_id)
-        self.exit(0)
+        """Leave; with checks running, ask whether they go on (to be followed when the wizard reopens, or
+        with `paddle-port status --follow`) or stop."""
+        running = self.running_steps()
+        if not running:
+            self.exit(0)
+            return
+        from paddle_port_tui.tui.dialogs import QuitWhileRunning
+
+        def answered(choice: str | None) -> None:
+            if choice == "stop":
+                for step_id in self.running_steps():
+                    self.cancel_run(step_id)
+            if choice in ("stop", "keep"):
+                self.exit(0, message=_left_running(running) if choice == "keep" else None)
+
+        self.push_screen(QuitWhileRunning(running), answered)
 
 
 class _RunFeed(FlowListener):
     """A run's news, from its thread to the UI: the LiveRuns are filled, a message says so."""
 
-    def __init__(self, app: PaddlePortApp, lives: dict[str, LiveRun]) -> None:
+    def __init__(self, app: PaddlePortApp, lives: dict[str, LiveRun], ended_before: set[str] | None = None) -> None:
         self.app, self.lives = app, lives
+        self.ended_before = ended_before or set()  # steps of an attached run that had ended: no toast for them
 
     def lines(self, step: Step, texts: list[str]) -> None:
         self.lives[step.id].add_lines(texts)
@@ -358,13 +409,31 @@ class _RunFeed(FlowListener):
         self.lives[step.id].add_event(event)
         self.app.post_message(RunProgress(step.id))
 
+    def step_started(self, step: Step) -> None:
+        self._saved_by_host()
+
     def script_ready(self, step: Step, message: str) -> None:
         self.lives[step.id].add_line(f"paddle-port: {message}")
         self.app.post_message(RunProgress(step.id))
 
     def step_finished(self, step: Step, finished: Finished) -> None:
+        self._saved_by_host()
         self.lives[step.id].finish(finished)
-        self.app.post_message(RunFinished(step.id, finished.status))
+        self.app.post_message(RunFinished(step.id, finished.status, replayed=step.id in self.ended_before))
+
+    def _saved_by_host(self) -> None:
+        """The run host saved the step's record (its pid, its verdict): take it into the wizard's state."""
+        from paddle_port_tui.state import refresh_state
+
+        refresh_state(self.app.ws, self.app.state)
+        self.app.post_message(StateChanged())
+
+
+def _left_running(step_ids: list[str]) -> str:
+    return (
+        f"paddle-port: {', '.join(step_ids)} still running; reopen the wizard or run "
+        "`paddle-port status --follow` to follow, `paddle-port cancel` to stop"
+    )
 
 
 def run_app(ws: Workspace) -> int:

@@ -1,4 +1,5 @@
-"""Small modal screens: help (F1), the device picker, and the "you edited this script" confirmation."""
+"""Small modal screens: help (F1), the device picker, the "you edited this script" confirmation, and the
+question on quitting while checks run."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ into `test_tipc/`, runs it, and keeps the evidence under `result/`.
 | `e` | open the script in `$EDITOR` |
 | `r` | run the step on the chosen device |
 | `a` | run every step, in one worker process (each framework imported once) |
-| `c` | cancel the run (the whole process group) |
+| `c` | cancel the run (the check's whole process tree) |
 | `d` | pick the device (CPU, each GPU) |
 | `enter` | next step |
 | `escape` | previous step / back |
@@ -32,7 +33,7 @@ into `test_tipc/`, runs it, and keeps the evidence under `result/`.
 | `s` | show or hide the step list (narrow terminals) |
 | `l` | the checklist: export the report, save a screenshot |
 | `ctrl+p` | command palette: every action by name |
-| `ctrl+q` | quit; runs stop, state is kept for next time |
+| `ctrl+q` | quit; running checks go on or stop, as you choose (they outlive a dropped SSH session) |
 
 Tabs on a step page: **About** (what it proves, what you write, pitfalls),
 **Output** (live, full log in `.paddle_port/logs/`), **Result** (the table, failing rows first).
@@ -114,3 +115,34 @@ class ConfirmOverwrite(ModalScreen[bool]):
 
     def action_overwrite(self) -> None:
         self.dismiss(True)
+
+
+class QuitWhileRunning(ModalScreen[str | None]):
+    """Quitting while checks run: they may go on without the wizard (a run is hosted by its own process)."""
+
+    BINDINGS = [
+        Binding("k", "choose('keep')", "Keep running"),
+        Binding("s", "choose('stop')", "Stop them"),
+        Binding("escape", "choose('stay')", "Stay"),
+    ]
+
+    def __init__(self, running: list[str]) -> None:
+        super().__init__()
+        self.running = running
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box", classes="dialog"):
+            yield Static(
+                f"{', '.join(self.running)} still running. Keep them running without the wizard (reopen it, "
+                "or `paddle-port status --follow`, to follow them), or stop them?"
+            )
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Keep running, quit (k)", id="keep", variant="primary")
+                yield Button("Stop them, quit (s)", id="stop", variant="warning")
+                yield Button("Stay (esc)", id="stay")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)

@@ -20,9 +20,10 @@ class RunProgress(Message):
 class RunFinished(Message):
     """A step's run ended (its verdict is in the state and in its LiveRun)."""
 
-    def __init__(self, step_id: str, status: str) -> None:
+    def __init__(self, step_id: str, status: str, replayed: bool = False) -> None:
         super().__init__()
-        self.step_id, self.status = step_id, status
+        # `replayed`: the end of a step that had ended before this wizard attached to its run (no news)
+        self.step_id, self.status, self.replayed = step_id, status, replayed
 
 
 class StateChanged(Message):

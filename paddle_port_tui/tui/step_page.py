@@ -68,7 +68,7 @@ class StepPage(Vertical):
             super().__init__()
             self.page = page
 
-    def __init__(self, step: Step, threshold: float | None) -> None:
+    def __init__(self, step: Step, threshold: float | None, tab: str = "tab-about") -> None:
         super().__init__(id=f"page-{step.id}", classes="step-page")
         self.step = step
         self.threshold = threshold
@@ -80,7 +80,7 @@ class StepPage(Vertical):
         self._result_width = 0
         self.ready = False
         self.stale = False  # the title and table must be rebuilt when next shown (the state changed meanwhile)
-        self._wanted_tab = "tab-about"
+        self._wanted_tab = tab
         self._log: RichLog | None = None  # the Output and Result panes, once built
         self._result_view: Static | None = None
 

@@ -98,7 +98,7 @@ class WizardScreen(Screen[None]):
             # Pages are built on first visit: five tabbed pages up front would double the time to first frame.
             first = step_by_id(app.state.current_step or STEPS[0].id)
             with ContentSwitcher(id="pages", initial=f"page-{first.id}"):
-                yield self._pages.setdefault(first.id, StepPage(first, app.threshold(first.id)))
+                yield self._pages.setdefault(first.id, self._new_page(first))
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -116,9 +116,14 @@ class WizardScreen(Screen[None]):
         """The step's page, built (and mounted) on first use."""
         page = self._pages.get(step_id)
         if page is None:
-            page = self._pages[step_id] = StepPage(step_by_id(step_id), self.wizard.threshold(step_id))
+            page = self._pages[step_id] = self._new_page(step_by_id(step_id))
             self.query_one("#pages", ContentSwitcher).mount(page)
         return page
+
+    def _new_page(self, step: Step) -> StepPage:
+        """A page opens on About, or on Output while its step runs (a run this wizard attached to on opening)."""
+        running = step.id in self.wizard.running_steps()
+        return StepPage(step, self.wizard.threshold(step.id), tab="tab-output" if running else "tab-about")
 
     def on_step_page_ready(self, event: StepPage.Ready) -> None:
         self.redraw_page(event.page)  # a page not drawn yet always is

@@ -1,6 +1,6 @@
-"""Two runs on one workspace: the second waits for the first (saying whose run it waits for) or, with
-`--no-wait`, is refused with exit 2; the workspace's run lock outlives the app in its check worker and
-dies with the last of them; a step left `running` by a dead process reads as an error, naming it."""
+"""Two runs of one step: the second waits for the first (saying whose run it waits for) or, with
+`--no-wait`, is refused with exit 2; the step's lock outlives the app in its run host and check worker and
+dies with the last of them; a step left `running` by dead processes reads as an error, naming it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import IO
 import psutil
 from fake_checks import FakeCheck, write_fake_workspace
 
-from paddle_port_tui.run_lock import LOCK_NAME
+from paddle_port_tui.run_lock import lock_path
 from paddle_port_tui.state import interrupted_reason, load_state
 from paddle_port_tui.workspace import Workspace
 
@@ -49,7 +49,7 @@ def read_until(stream: IO[str] | None, text: str, timeout: float = 30) -> str:
 
 
 def lock_holder(ws: Workspace) -> dict[str, object]:
-    return json.loads((ws.state_dir / LOCK_NAME).read_text(encoding="utf-8"))
+    return json.loads(lock_path(ws, "forward").read_text(encoding="utf-8"))
 
 
 def wait_gone(pid: int, timeout: float = 10) -> None:
@@ -74,12 +74,14 @@ def test_a_second_run_is_refused_with_no_wait_or_waits_and_each_run_keeps_its_ow
         refused = cli(ws, "run", "forward", "--no-wait")
         assert refused.returncode == 2, refused.stderr
         assert refused.stderr.count("\n") == 1, refused.stderr
-        assert f"another paddle-port run (pid {first.pid}, check pid " in refused.stderr
-        assert "steps forward) holds this workspace" in refused.stderr
+        first_host = lock_holder(ws)["pid"]
+        assert first_host != first.pid, "the run is hosted by a detached process, not by the app"
+        assert f"another paddle-port run (pid {first_host}, check pid " in refused.stderr
+        assert "steps forward) is running forward" in refused.stderr
 
         second = start_cli(ws, "run", "forward")
         waiting = read_until(second.stderr, "waiting…")
-        assert f"(pid {first.pid}," in waiting
+        assert f"(pid {first_host}," in waiting
         time.sleep(0.5)
         assert second.poll() is None and lock_holder(ws)["run_id"] == first_run_id, "the second did not wait"
         (ws.root / "gate").touch()
@@ -92,8 +94,8 @@ def test_a_second_run_is_refused_with_no_wait_or_waits_and_each_run_keeps_its_ow
                 process.wait()
     holder = lock_holder(ws)
     record = load_state(ws).steps["forward"]
-    assert holder["pid"] == second.pid and holder["run_id"] != first_run_id
-    assert (record.status, record.run_id, record.pid) == ("passed", holder["run_id"], None)
+    assert holder["run_id"] != first_run_id
+    assert (record.status, record.run_id, record.pid, record.host_pid) == ("passed", holder["run_id"], None, None)
     log = ws.log_path("forward").read_text(encoding="utf-8")
     assert log.count("fake check forward") == 1, "the log holds one run's output"
     assert (
@@ -102,26 +104,41 @@ def test_a_second_run_is_refused_with_no_wait_or_waits_and_each_run_keeps_its_ow
     ), "the result is the second run's"
 
 
-def test_the_worker_holds_the_lock_after_the_app_is_killed_and_a_dead_run_reads_as_an_error(tmp_path: Path) -> None:
+def test_a_run_whose_app_is_killed_finishes_and_records_its_verdict(tmp_path: Path) -> None:
     ws = write_fake_workspace(tmp_path / "ws", GATED)
     app = start_cli(ws, "run", "forward")
     read_until(app.stdout, "waiting for gate")
-    worker = load_state(ws).steps["forward"].pid
-    assert worker is not None and load_state(ws).steps["forward"].status == "running"
-    app.kill()  # kill -9: the app gets no say, its worker lives on in its own session
+    app.kill()  # kill -9: the app gets no say; its run host and check live on in their own sessions
     app.wait()
-    try:
-        refused = cli(ws, "run", "forward", "--no-wait")
-        assert refused.returncode == 2 and f"check pid {worker}" in refused.stderr, refused.stderr
-    finally:
-        os.killpg(worker, signal.SIGKILL)
-    wait_gone(worker)
-
     record = load_state(ws).steps["forward"]
-    assert (record.status, record.error) == ("error", interrupted_reason(worker))
+    assert record.status == "running" and record.pid is not None and record.host_pid is not None
+    refused = cli(ws, "run", "forward", "--no-wait")
+    assert refused.returncode == 2 and f"check pid {record.pid}" in refused.stderr, refused.stderr
+
+    (ws.root / "gate").touch()
+    wait_gone(record.host_pid)
+    finished = load_state(ws).steps["forward"]
+    assert (finished.status, finished.run_id, finished.pid) == ("passed", record.run_id, None)
+    assert ws.result_path("forward").is_file() and "fake check forward" in ws.log_path("forward").read_text()
+
+
+def test_a_run_whose_processes_all_died_reads_as_an_error_and_frees_the_step(tmp_path: Path) -> None:
+    ws = write_fake_workspace(tmp_path / "ws", GATED)
+    app = start_cli(ws, "run", "forward")
+    read_until(app.stdout, "waiting for gate")
+    record = load_state(ws).steps["forward"]
+    assert record.pid is not None and record.host_pid is not None
+    for pid in (app.pid, record.host_pid, record.pid):
+        os.kill(pid, signal.SIGKILL)
+    app.wait()
+    wait_gone(record.host_pid)
+    wait_gone(record.pid)
+
+    settled = load_state(ws).steps["forward"]
+    assert (settled.status, settled.error) == ("error", interrupted_reason(record.pid))
     report = cli(ws, "report", "--format", "json")
     written = Path(report.stdout.strip()).read_text(encoding="utf-8")
-    assert report.returncode == 0 and f"pid {worker}" in written, report.stderr
+    assert report.returncode == 0 and f"pid {record.pid}" in written, report.stderr
 
     (ws.root / "gate").touch()
     again = cli(ws, "run", "forward", "--no-wait")  # the kernel let go of the lock with its last holder
@@ -135,7 +152,8 @@ def test_a_lock_file_left_by_a_dead_holder_does_not_block_a_run(tmp_path: Path) 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     stale = {"pid": dead.pid, "run_id": "0" * 32, "started_at": "2026-01-01T00:00:00Z", "steps": ["forward"]}
-    (ws.state_dir / LOCK_NAME).write_text(json.dumps(stale), encoding="utf-8")
+    lock_path(ws, "forward").parent.mkdir(parents=True)
+    lock_path(ws, "forward").write_text(json.dumps(stale), encoding="utf-8")
     run = cli(ws, "run", "forward", "--no-wait")
     assert run.returncode == 0, run.stderr
     assert lock_holder(ws)["run_id"] != stale["run_id"], "the new run took the lock and wrote itself in"
