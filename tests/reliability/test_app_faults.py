@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from fake_checks import FAKE_CONFIG, FakeCheck, write_fake_workspace
+from harness import EXIT_ERROR, assert_sound, processes_in, run_cli
 
 from paddle_port_tui.cli import main
 
@@ -44,21 +45,6 @@ def tree_digest(root: Path) -> dict[str, str]:
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
-
-
-def processes_in(workspace: Path) -> list[int]:
-    """Processes still working in the workspace (a worker or check the CLI left behind)."""
-    import psutil
-
-    left = []
-    for process in psutil.process_iter(["pid", "cwd"]):
-        try:
-            cwd = process.info["cwd"]
-        except psutil.Error:
-            continue
-        if cwd and Path(cwd) == workspace and process.pid != os.getpid():
-            left.append(process.pid)
-    return left
 
 
 # --- output whose reader goes away: `paddle-port run | head -1` -----------------------------------------
@@ -144,21 +130,19 @@ def test_read_only_workspace_is_one_line_naming_the_path_and_exit_2(tmp_path):
 def test_a_file_where_the_state_folder_belongs_is_one_line_and_exit_2(tmp_path):
     ws = write_fake_workspace(tmp_path / "ws")
     (ws.root / ".paddle_port").write_text("not a folder")
-    done = cli("run", cwd=ws.root)
-    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
-    (line,) = error_lines(done.stderr)
-    assert line == f"paddle-port: error: {ws.root / '.paddle_port' / 'state.json'}: Not a directory"
-    as_json = cli("run", "--json", cwd=ws.root)  # a machine reading stdout still gets a document
-    assert as_json.returncode == 2 and json.loads(as_json.stdout)["passed"] is False
+    error = assert_sound(run_cli(ws.root, "run"), EXIT_ERROR)
+    assert error == f"{ws.root / '.paddle_port' / 'state.json'}: Not a directory"
+    as_json = run_cli(ws.root, "run", "--json")  # a machine reading stdout still gets a document
+    assert_sound(as_json, EXIT_ERROR)
+    assert as_json.document()["passed"] is False
 
 
 def test_a_file_where_the_result_folder_belongs_is_an_error_never_a_failed_comparison(tmp_path):
     ws = write_fake_workspace(tmp_path / "ws")
     (ws.root / "result").write_text("not a folder")
-    done = cli("run", "forward", cwd=ws.root, env={"COLUMNS": "200"})
-    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
-    assert "Traceback" not in done.stdout + done.stderr
-    assert "result/forward.json" in done.stdout and "Not a directory" in done.stdout
+    outcome = run_cli(ws.root, "run", "forward", step="forward")
+    assert_sound(outcome, EXIT_ERROR, ["result/forward.json", "Not a directory"])
+    assert "result/forward.json" in outcome.stdout and "Not a directory" in outcome.stdout
     assert json.loads(ws.state_path.read_text())["steps"]["forward"]["status"] == "error"
 
 

@@ -5,34 +5,26 @@ real demo, and none may change a file of the porter's."""
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
+import shlex
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import CLI, EXIT_ERROR, Outcome, assert_sound, porters_files, run_check
 from workspaces import copy_demo, run_step, set_config
 
 from paddle_port_checks import atomic, session
 
-EXIT_ERROR = 2
 TRUNCATED_IMAGE = "lite_data/images/chelsea.jpg"  # the list's third line: item 2, in the first batch
 
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Path:
     return copy_demo(tmp_path / "ws")
-
-
-def porters_files(workspace: Path) -> dict[str, str]:
-    """Every file of the porter's by content: what the tool writes (result/, its state) and bytecode left out."""
-    ours = {"result", ".paddle_port", "__pycache__"}
-    return {
-        str(path.relative_to(workspace)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(workspace.rglob("*"))
-        if path.is_file() and not ours & set(path.relative_to(workspace).parts)
-    }
 
 
 @pytest.fixture
@@ -46,15 +38,6 @@ def unchanged(demo: Path) -> Iterator[Any]:
     yield snapshot
     assert before, "the test took no snapshot of the porter's files"
     assert porters_files(demo) == before
-
-
-def assert_one_line_error(code: int, result: dict[str, Any], *names: str) -> str:
-    error = result["error"] or ""
-    assert (code, result["status"]) == (EXIT_ERROR, "error"), error
-    assert "\n" not in error and "Traceback" not in error, error
-    for name in names:
-        assert name in error, error
-    return error
 
 
 def edit_list_line(workspace: Path, number: int, new: bytes) -> None:
@@ -100,7 +83,7 @@ def test_unreadable_cache_entry_is_recomputed_with_a_warning(demo: Path, unchang
 
 # --- a result folder that cannot be written -------------------------------------------------------------
 def test_disk_full_while_saving_evidence_is_one_line(
-    demo: Path, unchanged: Any, monkeypatch: pytest.MonkeyPatch
+    demo: Path, unchanged: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     real_write = atomic._write_bytes_atomic
 
@@ -111,8 +94,7 @@ def test_disk_full_while_saving_evidence_is_one_line(
 
     monkeypatch.setattr(atomic, "_write_bytes_atomic", full_for_evidence)
     unchanged()
-    code, result = run_step(demo, "forward")
-    error = assert_one_line_error(code, result, "cannot write result/forward_", ".npy: No space left on device")
+    error = assert_sound(run_check(demo, "forward", capsys), EXIT_ERROR, [".npy: No space left on device"])
     assert error.startswith("cannot write result/forward_")
 
 
@@ -130,6 +112,32 @@ def test_disk_full_for_every_file_is_one_line_and_exit_2(
     assert error_lines(stderr)[-1] == "error: cannot write result/forward.json: No space left on device"
 
 
+def _tmpfs_namespace() -> list[str] | None:
+    """`unshare -rm`: a user and mount namespace of our own, where a tmpfs can be mounted without privileges."""
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "-rm", "mount", "-t", "tmpfs", "tmpfs", "/mnt"]).returncode == 0:
+        return [unshare, "-rm"]
+    return None
+
+
+@pytest.mark.skipif(_tmpfs_namespace() is None, reason="no user and mount namespaces here for a real full disk")
+def test_a_really_full_disk_under_result_is_one_line_per_file_and_exit_2(demo: Path) -> None:
+    """A 256 KiB tmpfs mounted on result/ and filled up: the kernel's ENOSPC, not a simulated one."""
+    namespace = _tmpfs_namespace()
+    assert namespace is not None
+    (demo / "result").mkdir(exist_ok=True)
+    before = porters_files(demo)
+    result = demo / "result"
+    script = (
+        f"mount -t tmpfs -o size=256k tmpfs {result} && dd if=/dev/zero of={result}/fill bs=4k count=64 2>/dev/null;"
+        f" {shlex.join([*CLI, 'run', 'forward'])}"
+    )
+    done = subprocess.run([*namespace, "sh", "-c", script], cwd=demo, capture_output=True, text=True, timeout=180)
+    errors = [line.removeprefix("error: ") for line in done.stdout.splitlines() if line.startswith("error: ")]
+    outcome = Outcome(demo, before, done.returncode, done.stdout, done.stderr, errors[:1], step="forward")
+    assert_sound(outcome, EXIT_ERROR, names=["result/", "No space left on device"])
+
+
 def test_a_file_where_the_result_folder_belongs_is_one_line_and_exit_2(
     demo: Path, unchanged: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -143,10 +151,12 @@ def test_a_file_where_the_result_folder_belongs_is_one_line_and_exit_2(
 
 
 # --- the data list ---------------------------------------------------------------------------------------
-def test_latin1_byte_in_the_data_list_names_file_line_and_byte(demo: Path, unchanged: Any) -> None:
+def test_latin1_byte_in_the_data_list_names_file_line_and_byte(
+    demo: Path, unchanged: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     edit_list_line(demo, 3, "lite_data/images/chelsea.jpg 1 # café".encode("latin-1"))
     unchanged()
-    error = assert_one_line_error(*run_step(demo, "data"), "lite_data.txt:3:", "not UTF-8", "0xe9")
+    error = assert_sound(run_check(demo, "data", capsys), EXIT_ERROR, ["lite_data.txt:3:", "not UTF-8", "0xe9"])
     assert error.endswith("save the list as UTF-8")
 
 
@@ -154,27 +164,33 @@ def test_latin1_byte_in_the_data_list_names_file_line_and_byte(demo: Path, uncha
     ("label", "says"),
     [("-1", "label -1 is negative: labels index the classes"), ("cat", "expected '<image path> <integer label>'")],
 )
-def test_a_label_that_is_no_class_index_names_file_and_line(demo: Path, unchanged: Any, label: str, says: str) -> None:
+def test_a_label_that_is_no_class_index_names_file_and_line(
+    demo: Path, unchanged: Any, capsys: pytest.CaptureFixture[str], label: str, says: str
+) -> None:
     edit_list_line(demo, 2, f"lite_data/images/camera.jpg {label}".encode())
     unchanged()
-    assert_one_line_error(*run_step(demo, "data"), "lite_data.txt:2:", says)
+    assert_sound(run_check(demo, "data", capsys), EXIT_ERROR, ["lite_data.txt:2:", says])
 
 
 # --- the porter's readers: an image that cannot be decoded -----------------------------------------------
 @pytest.mark.parametrize("step", ["data", "metric"])
-def test_truncated_jpeg_names_the_item_and_its_file(demo: Path, unchanged: Any, step: str) -> None:
+def test_truncated_jpeg_names_the_item_and_its_file(
+    demo: Path, unchanged: Any, capsys: pytest.CaptureFixture[str], step: str
+) -> None:
     image = demo / TRUNCATED_IMAGE
     image.write_bytes(image.read_bytes()[:300])
     unchanged()
-    error = assert_one_line_error(*run_step(demo, step))
+    error = assert_sound(run_check(demo, step, capsys), EXIT_ERROR, [TRUNCATED_IMAGE])
     assert error.startswith(f"[reference.dataset] item 2 ({TRUNCATED_IMAGE}): OSError"), error
 
 
-def test_an_image_pil_cannot_open_names_the_item_in_predict(demo: Path, unchanged: Any) -> None:
+def test_an_image_pil_cannot_open_names_the_item_in_predict(
+    demo: Path, unchanged: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     first = (demo / "lite_data.txt").read_text().split()[0]
     (demo / first).write_bytes(b"not an image at all\n")
     unchanged()
-    error = assert_one_line_error(*run_step(demo, "predict"))
+    error = assert_sound(run_check(demo, "predict", capsys), EXIT_ERROR, [first])
     assert error.startswith(f"[reference.dataset] item 0 ({first}): UnidentifiedImageError"), error
 
 
