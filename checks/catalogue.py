@@ -38,6 +38,9 @@ class Step(NamedTuple):
     porter_writes: str
     pitfalls: tuple[str, ...]
     depends_on: tuple[str, ...] = ()  # steps whose success this one builds on (ids)
+    # The stem of the evidence arrays, `result/<arrays>_{ref,paddle}.npy`, where the tutorials name them after
+    # something other than the step (the backward step's `losses_ref.npy`); "" = the step's id.
+    arrays: str = ""
 
     @property
     def script(self) -> str:
@@ -47,7 +50,13 @@ class Step(NamedTuple):
     @property
     def evidence(self) -> tuple[str, ...]:
         """The evidence files the step writes, relative to the workspace root."""
-        return (f"result/{self.id}_ref.npy", f"result/{self.id}_paddle.npy", f"result/log/{self.id}_diff.log")
+        stem = self.arrays_stem
+        return (f"result/{stem}_ref.npy", f"result/{stem}_paddle.npy", f"result/log/{self.id}_diff.log")
+
+    @property
+    def arrays_stem(self) -> str:
+        """What the evidence arrays are named after: the tutorials' name, else the step's id."""
+        return self.arrays or self.id
 
     @property
     def result_file(self) -> str:
@@ -156,6 +165,50 @@ STEPS: tuple[Step, ...] = (
             "Dynamic-to-static export fails on Python control flow that depends on tensor values.",
         ),
         depends_on=("weights",),
+    ),
+    Step(
+        number=6,
+        id="loss",
+        title="loss",
+        template="check.py.j2",
+        keys="loss",
+        method="mean",
+        threshold=1e-5,
+        rule="",
+        proves="Both losses give the same value on the fixed inputs and labels ([train] labels, else seeded class "
+        "ids), with the same weights, in the configured [train] mode.",
+        porter_writes="Optionally [reference] loss and [paddle] loss (module:callable + loss_kwargs); default: "
+        "each framework's CrossEntropyLoss.",
+        pitfalls=(
+            "CrossEntropy label_smoothing, ignore_index, reduction or soft_label differ.",
+            "The class axis: torch takes [N, C, ...], Paddle's default axis is the last.",
+        ),
+        depends_on=("forward",),
+    ),
+    Step(
+        number=7,
+        id="backward",
+        title="backward and optimizer over the first iterations",
+        template="07_test_backward.py.j2",
+        keys="loss_0..N-1, lr_0..N-1, grad/<name>, param/<name>, buffer/<name>, eval/<output>",
+        method="mean",
+        threshold=1e-5,
+        rule="mean abs diff <= 1e-5; lr_i equal (relative 1e-6)",
+        proves="N training iterations (forward, loss, backward, optimizer step, scheduler step) from the same "
+        "weights give the same losses and learning rates, the same gradients at iteration 0, and afterwards the "
+        "same parameters, buffers (BatchNorm running statistics, in Paddle's variance convention) and eval "
+        "output.",
+        porter_writes="Optionally [reference]/[paddle] optimizer, optimizer_kwargs, scheduler, scheduler_kwargs "
+        "and [train] iterations, mode, labels; default: the tutorials' SGD with momentum 0.9, lr 1e-3, 3 "
+        "iterations in train mode.",
+        pitfalls=(
+            "torch SGD(momentum=...) is paddle.optimizer.Momentum, not paddle.optimizer.SGD.",
+            "A Paddle LR scheduler acts only when it is the optimizer's learning_rate, and stepped.",
+            "BatchNorm momentum: Paddle's is 1 - torch's; eval-mode checks cannot see it.",
+            "weight_decay: torch SGD/Adam add L2 to the gradient, AdamW decouples it.",
+        ),
+        depends_on=("loss",),
+        arrays="losses",
     ),
 )
 

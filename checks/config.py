@@ -42,6 +42,14 @@ class Side:
     metric: str = ""  # callable(outputs, labels, **metric_kwargs); default: top-k accuracy of [B, C] logits
     metric_kwargs: dict[str, Any] = field(default_factory=dict)
     metric_keys: tuple[str, ...] = ()  # names of a metric that returns a list or tuple
+    # Training (the loss and backward steps): module:callable factories, the porter's own or the framework's;
+    # "" = the tutorials' defaults (training.py). The scheduler is optional.
+    loss: str = ""
+    loss_kwargs: dict[str, Any] = field(default_factory=dict)
+    optimizer: str = ""
+    optimizer_kwargs: dict[str, Any] = field(default_factory=dict)
+    scheduler: str = ""
+    scheduler_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 def key_and_parents(key: str) -> list[str]:
@@ -65,6 +73,13 @@ class Tolerance:
             return None
         return (self.atol or 0.0, self.rtol or 0.0)
 
+
+# [train] mode: "train" = BatchNorm in training mode (its running statistics move) with dropout held off;
+# "eval" = the tutorials' backward check, every layer in eval mode.
+TRAIN_MODES = ("train", "eval")
+# The factories of the training steps, checked to be given on both sides or neither (a scheduler may be one-sided:
+# that is a finding of the backward step, not a config error).
+PAIRED_TRAINING_KEYS = ("loss", "optimizer")
 
 INPUT_DTYPES = ("float32", "float64", "float16", "int64", "int32", "bool")
 DEFAULT_INPUT_FILE = "result/forward_input.npy"
@@ -127,8 +142,11 @@ class Config:
     timeout_s: float = 0.0  # per step, when the app runs it; 0 = no limit
     pythonpath: tuple[str, ...] = ()  # workspace-relative import roots, ahead of the workspace root
     env: dict[str, str] = field(default_factory=dict)  # environment variables for every check
-    float64_replay: bool = True  # replay a forward difference in float64 (checks/replay.py)
+    float64_replay: bool = True  # replay a forward or backward difference in float64 (checks/replay.py)
     output_names: tuple[str, ...] = ()  # [outputs] names: both sides' outputs renamed by position
+    train_iterations: int = 3  # [train] iterations of the backward step
+    train_mode: str = "train"  # one of TRAIN_MODES
+    train_labels: str = ""  # a .npy of labels for the fixed inputs; "" = seeded class ids
     thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     # [thresholds.<step>] tables: step -> {"*" (the step's own atol/rtol) or a key: its Tolerance}
     tolerances: dict[str, dict[str, Tolerance]] = field(default_factory=dict)
@@ -234,6 +252,12 @@ def _side(path: Path, raw: dict[str, Any], name: str) -> Side:
         metric=table.factory("metric", required=False),
         metric_kwargs=table.get("metric_kwargs", dict, {}, "an inline table of keyword arguments"),
         metric_keys=tuple(table.get("metric_keys", list, [], 'a list of names, e.g. ["top1", "top5"]')),
+        loss=table.factory("loss", required=False),
+        loss_kwargs=table.get("loss_kwargs", dict, {}, "an inline table of keyword arguments"),
+        optimizer=table.factory("optimizer", required=False),
+        optimizer_kwargs=table.get("optimizer_kwargs", dict, {}, "an inline table of keyword arguments"),
+        scheduler=table.factory("scheduler", required=False),
+        scheduler_kwargs=table.get("scheduler_kwargs", dict, {}, "an inline table of keyword arguments"),
     )
     table.reject_unknown(set(Side.__dataclass_fields__))
     return side
@@ -396,7 +420,34 @@ def _weights(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-TABLES = ("reference", "paddle", "input", "inputs", "outputs", "data", "weights", "predict", "run", "thresholds")
+TABLES = (
+    *("reference", "paddle", "input", "inputs", "outputs", "data", "weights", "predict", "run", "train"),
+    "thresholds",
+)
+
+
+def _train(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    table = _table(path, raw, "train", required=False)
+    values = {
+        "train_iterations": table.positive_int("iterations", 3),
+        "train_mode": table.get("mode", str, "train", f"one of {', '.join(TRAIN_MODES)}"),
+        "train_labels": table.get("labels", str, "", "a path to a .npy of labels"),
+    }
+    if values["train_mode"] not in TRAIN_MODES:
+        raise table.fail("mode", f"expected one of {', '.join(TRAIN_MODES)}, got {values['train_mode']!r}")
+    table.reject_unknown({"iterations", "mode", "labels"})
+    return values
+
+
+def _check_paired_training(path: Path, reference: Side, paddle: Side) -> None:
+    """A loss or optimizer named on one side only would be compared with the other side's default: a
+    comparison of two different things that the porter did not ask for."""
+    for name in PAIRED_TRAINING_KEYS:
+        ours, theirs = getattr(reference, name), getattr(paddle, name)
+        if bool(ours) != bool(theirs):
+            missing, given = ("paddle", "reference") if ours else ("reference", "paddle")
+            message = f"is required when [{given}] {name} is given (both or neither)"
+            raise ConfigError(path, f"{missing}.{name}", message)
 
 
 def _predict(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
@@ -497,6 +548,7 @@ def check_written_paths(config: Config) -> None:
         ("paddle.checkpoint", config.paddle.checkpoint, "your checkpoint"),
         ("data.list", config.data_list, "your data list"),
         ("predict.sample", config.predict_image, "your sample"),
+        ("train.labels", config.train_labels, "your labels"),
     )
     # In this order, so an error names the porter's file first, then the tool's own evidence, then outputs.
     taken = [(f"[{key}]", what, _located(config.resolve(value))) for key, value, what in porters_files if value]
@@ -534,8 +586,10 @@ def parse_config(text: str, path: Path | str) -> Config:
         **_weights(path, raw),
         **_predict(path, raw),
         **_run(path, raw),
+        **_train(path, raw),
         **_thresholds(path, raw),
     )
+    _check_paired_training(path, config.reference, config.paddle)
     check_written_paths(config)
     return config
 

@@ -109,6 +109,9 @@ class CheckContext:
     def paddle_model(self) -> Any:
         return models.paddle_model(self)
 
+    def own_paddle_model(self) -> Any:
+        return models.own_paddle_model(self)
+
     def mapping(self) -> Any:
         return models.porter_mapping(self)
 

@@ -27,12 +27,13 @@ LOG_PREFIX = "[{time}] root INFO: "
 PathLike = str | os.PathLike[str]
 
 
-def save_arrays(result_dir: PathLike, step: str, ref: Mapping[str, Any], paddle: Mapping[str, Any]) -> list[Path]:
-    """Save both sides as ``np.save`` of a flat ``{key: ndarray}`` dict; returns [paddle path, ref path]."""
+def save_arrays(result_dir: PathLike, stem: str, ref: Mapping[str, Any], paddle: Mapping[str, Any]) -> list[Path]:
+    """Save both sides as ``np.save`` of a flat ``{key: ndarray}`` dict; returns [paddle path, ref path].
+    ``stem`` names the files: the step's id, or the tutorials' name for them (``Step.arrays_stem``)."""
     result = Path(result_dir)
     return [
-        _save_array_dict(result / f"{step}_paddle.npy", paddle),
-        _save_array_dict(result / f"{step}_ref.npy", ref),
+        _save_array_dict(result / f"{stem}_paddle.npy", paddle),
+        _save_array_dict(result / f"{stem}_ref.npy", ref),
     ]
 
 

@@ -89,6 +89,11 @@ def paddle_model(context: CheckContext) -> Any:
     return model
 
 
+def own_paddle_model(context: CheckContext) -> Any:
+    """A Paddle twin with the same weights that no other step shares: for a step that changes it (training)."""
+    return _build_paddle_model(context)
+
+
 def _paddle_model_key(context: CheckContext) -> str:
     config, side = context.config, context.config.paddle
     weights = (
@@ -112,7 +117,17 @@ def _build_paddle_model(context: CheckContext) -> Any:
 
         checkpoint = context.existing(side.checkpoint, "paddle.checkpoint")
         state = load_paddle_state(checkpoint, warn_once(context))  # never paddle.load: that unpickles as it is
-        refuse_misshapen(checkpoint, state, model.state_dict(), "the Paddle model")
+        model_state = model.state_dict()
+        refuse_misshapen(checkpoint, state, model_state, "the Paddle model")
+        # As for the reference checkpoint: one line naming the key and the tensors, not the load report.
+        missing = [name for name in model_state if name not in state]
+        unexpected = [name for name in state if name not in model_state]
+        if missing or unexpected:
+            raise ConfigError(
+                config.path,
+                "paddle.checkpoint",
+                f"does not fit the Paddle model: missing {missing[:5]}, unexpected {unexpected[:5]}",
+            )
     else:
         mapping = porter_mapping(context)
         state, report = convert_state_dict(reference_state(context), model, mapping)

@@ -165,9 +165,10 @@ class KeyDiff:
     values: tuple[float, float] | None = None
     # The rule that decided, in words: "mean abs diff <= 1e-05", "|a-b| <= 1e-06 + 0.0001*|b|", "float64 replay".
     rule: str = ""
-    # Float64 replay (forward-side float outputs): the same statistic with both models in float64, the
-    # reference's own float32-vs-float64 discrepancy, and what the two say: "noise" (the port computes the
-    # same function; float32 rounding) or "math differs" (it does not, whatever the threshold says).
+    # Float64 replay (forward outputs; backward keys that failed in float32): the same statistic with both
+    # models in float64, the reference's own float32-vs-float64 discrepancy, and what the two say: "noise"
+    # (the port computes the same function; float32 rounding) or "math differs" (it does not, whatever the
+    # threshold says).
     float64_diff: float | None = None
     noise_floor: float | None = None
     noise_verdict: str = ""

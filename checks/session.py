@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,15 +29,16 @@ from paddle_port_checks.catalogue import STEP_BY_ID
 from paddle_port_checks.compare import KeyDiff, all_passed, compare, near_zero_warning
 from paddle_port_checks.config import Config, ConfigError, load_config
 from paddle_port_checks.context import CheckContext
+from paddle_port_checks.delivery import deliver_run, earlier_results_files, final_path, staging_dir, step_files
 from paddle_port_checks.device import DeviceError, parse_device
-from paddle_port_checks.evidence import save_arrays, write_diff_log, write_result
+from paddle_port_checks.evidence import save_arrays, write_diff_log
 from paddle_port_checks.factories import FactoryError, add_workspace_to_path
 from paddle_port_checks.mapping import MappingError
 from paddle_port_checks.metric_values import MetricError
 from paddle_port_checks.models import WeightsError
 from paddle_port_checks.samples import SamplesError
-from paddle_port_checks.schema import Divergence, Event, Finding, SchemaError, StepResult, WeightMapping, read_result
-from paddle_port_checks.written import clear_for_rewrite, record_written
+from paddle_port_checks.schema import Divergence, Event, Finding, StepResult, WeightMapping
+from paddle_port_checks.written import clear_for_rewrite
 
 __all__ = ["CheckContext", "Outcome", "run_check", "EXIT_PASSED", "EXIT_FAILED", "EXIT_ERROR"]
 
@@ -104,11 +106,16 @@ def run_check(
     result_dir = root / "result"
     moved: list[str] = []  # notes on files of the porter's moved out of the way
     context: CheckContext | None = None
+    staged: list[Path] = []  # what this run wrote, in its staging folder, delivered at its end (delivery)
+    staging_name = args.run_id or uuid.uuid4().hex  # a check run by hand stages under an id of its own
     try:
         config = load_config(args.config)
         apply_environment(config)
         result_dir = config.root / "result"
-        moved = clear_for_rewrite(result_dir, _step_files(config.root, step), _earlier_results_files(config.root, step))
+        # Strangers move now; the last run's evidence stays whole until this run delivers its own.
+        moved = clear_for_rewrite(
+            result_dir, step_files(config.root, step), earlier_results_files(config.root, step), remove_ours=False
+        )
         for note in moved:
             print(f"note: {note}", flush=True)
         device = parse_device(args.device or config.device)
@@ -120,12 +127,14 @@ def run_check(
         diffs = _compare(context, outcome)
         if after_compare is not None:
             after_compare(context, outcome, diffs)
-        evidence = save_arrays(result_dir, step, outcome.ref, outcome.paddle)
-        log_path = write_diff_log(result_dir, step, diffs)
+        staging = staging_dir(result_dir, staging_name)
+        staged += save_arrays(staging, STEP_BY_ID[step].arrays_stem, outcome.ref, outcome.paddle)
+        staged.append(write_diff_log(staging, step, diffs))
         result.status = "passed" if all_passed(diffs) else "failed"
         result.keys = diffs
-        result.evidence = [str(path.relative_to(config.root)) for path in [*evidence, log_path]]
-        result.log = str(log_path.relative_to(config.root))
+        landing = [final_path(result_dir, staging, path) for path in staged]
+        result.evidence = [str(path.relative_to(config.root)) for path in landing]
+        result.log = str(landing[-1].relative_to(config.root))
         result.details = outcome.details
         result.lint, result.first_divergence, result.mapping = outcome.lint, outcome.first_divergence, outcome.mapping
     except SETUP_ERRORS as error:
@@ -141,8 +150,7 @@ def run_check(
         result.environment = context.environment()
     result.duration_s = round(time.monotonic() - started, 3)
     try:
-        path = write_result(result_dir, step, result.to_json())
-        record_written(result_dir, [path, *(result_dir.parent / relative for relative in result.evidence)])
+        path = deliver_run(result_dir, result, staged, staging_name)
     except WriteError as error:  # nowhere to put the result: the line on stderr and the exit code are all
         print(f"error: {error}", file=sys.stderr, flush=True)
         return EXIT_ERROR
@@ -196,21 +204,3 @@ def _compare(context: CheckContext, outcome: Outcome) -> list[KeyDiff]:
     if warning:
         context.warn(warning)
     return diffs
-
-
-def _earlier_results_files(root: Path, step: str) -> list[Path]:
-    """The files a readable paddle-port result of this step names (itself included): what a version that
-    kept no record of its writes left, recognised without moving it aside."""
-    path = root / STEP_BY_ID[step].result_file
-    try:
-        earlier = read_result(path)
-    except (OSError, SchemaError):
-        return []
-    return [path, *(root / relative for relative in earlier.evidence)]
-
-
-def _step_files(root: Path, step: str) -> list[Path]:
-    """What a run of the step writes: its evidence and its result. Evidence always belongs to the latest
-    result, so a run that errors must not leave the last one's behind (nor anyone else's: see written.py)."""
-    found = STEP_BY_ID[step]
-    return [root / relative for relative in (*found.evidence, found.result_file)]

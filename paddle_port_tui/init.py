@@ -20,10 +20,11 @@ from typing import Any
 from paddle_port_checks.samples import DATA_FORMATS
 
 PYTORCH, PADDLE = "PyTorch", "Paddle"
-SECTIONS = ("Models", "Data", "Metric", "Inputs", "Predict", "Run")
+SECTIONS = ("Models", "Data", "Metric", "Inputs", "Predict", "Train", "Run")
 INPUT_SPEC = "SHAPE[:DTYPE][:low=N][:high=N][:fill=V][:file=PATH]"
 NAMED_EXAMPLE = "input_ids:2x16:int64:high=30522, attention_mask:2x16:int64:fill=1"
-FACTORY_KEYS = ("model", "dataset", "loader", "metric", "reference", "paddle")  # the last two: predict.<side>
+# The last two: predict.<side>.
+FACTORY_KEYS = ("model", "dataset", "loader", "metric", "loss", "optimizer", "scheduler", "reference", "paddle")
 METAVARS = {  # by kind; a text is a PATH unless TEXT_METAVARS or FACTORY_KEYS say otherwise
     "table": "TABLE",
     "names": "A,B",
@@ -34,7 +35,13 @@ METAVARS = {  # by kind; a text is a PATH unless TEXT_METAVARS or FACTORY_KEYS s
     "input": "SHAPE",
     "inputs": "NAME:SHAPE",
 }
-TEXT_METAVARS = {"device": "DEVICE", "reference_device": "DEVICE", "format": "FORMAT", "label_field": "NAME"}
+TEXT_METAVARS = {
+    "device": "DEVICE",
+    "reference_device": "DEVICE",
+    "format": "FORMAT",
+    "label_field": "NAME",
+    "mode": "MODE",
+}
 HEADER = "# paddle-port workspace config; every key is described in the README, section 'Configuration'.\n"
 
 
@@ -170,6 +177,42 @@ FIELDS: tuple[Field, ...] = (
         ),
         _pair("predict.", "text", "program", "your own {side} prediction program", ("pkg.predict:main", "")),
         _pair("predict.kwargs", "table", "program kwargs", "its keyword arguments, a TOML inline table"),
+    ),
+    *_section(
+        "Train",
+        _pair(
+            "loss",
+            "text",
+            "loss",
+            "the {side} loss factory(**loss_kwargs)",
+            ("(torch.nn:CrossEntropyLoss)", "(paddle.nn:CrossEntropyLoss)"),
+        ),
+        _pair("loss_kwargs", "table", "loss kwargs", "its keyword arguments, e.g. '{{ label_smoothing = 0.1 }}'"),
+        _pair(
+            "optimizer",
+            "text",
+            "optimizer",
+            "the {side} optimizer factory, given the parameters the framework's way",
+            ("(torch.optim:SGD)", "(paddle.optimizer:Momentum)"),
+        ),
+        _pair(
+            "optimizer_kwargs",
+            "table",
+            "optimizer kwargs",
+            "its keyword arguments, e.g. '{{ momentum = 0.9 }}' (torch's lr is Paddle's learning_rate)",
+            ("{ lr = 0.001, momentum = 0.9 }", "{ learning_rate = 0.001, momentum = 0.9 }"),
+        ),
+        _pair(
+            "scheduler",
+            "text",
+            "scheduler",
+            "the {side} LR scheduler factory (optional; Paddle's becomes the optimizer's learning_rate)",
+            ("torch.optim.lr_scheduler:StepLR", "paddle.optimizer.lr:StepDecay"),
+        ),
+        _pair("scheduler_kwargs", "table", "scheduler kwargs", "its keyword arguments, e.g. '{{ step_size = 1 }}'"),
+        Field("train_iterations", "train.iterations", "int", "iterations", "iterations of the backward step", "3"),
+        Field("train_mode", "train.mode", "text", "mode", "train (BatchNorm trains, no dropout) | eval", "train"),
+        Field("train_labels", "train.labels", "text", "labels", "a .npy of labels for the fixed inputs", "(seeded)"),
     ),
     *_section(
         "Run",

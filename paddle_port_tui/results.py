@@ -54,8 +54,12 @@ def decisive(result: StepResult) -> str:
     if worst.problem:
         return f"{worst.key}: {worst.problem}"
     method = worst.method or "mean"
-    relation = "<=" if worst.passed else ">"
+    # Passed by the float64 replay (the backward step) though over its threshold: "<=" would be untrue.
+    replayed = worst.passed and worst.float64_diff is not None and (worst.statistic or 0.0) > worst.threshold
+    relation = "<=" if worst.passed and not replayed else ">"
     line = f"{worst.key} {method} {_number(worst.statistic)} {relation} {_number(worst.threshold)}"
+    if replayed:
+        line += f", {_number(worst.float64_diff)} in float64: {worst.noise_verdict}"
     if worst.values:
         line += f" ({_number(worst.values[0])} vs {_number(worst.values[1])})"
     return line

@@ -44,7 +44,7 @@ def test_cli_help_names_every_step() -> None:
 def test_steps_are_found_by_id_and_number_and_unknown_names_list_the_valid_ones() -> None:
     assert step_by_id("3") is step_by_id("metric")
     with pytest.raises(KeyError, match="expected one of forward, data"):
-        step_by_id("backward")
+        step_by_id("nosuch")
 
 
 def test_the_wizard_about_text_is_the_catalogue_text() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from paddle_port_checks.catalogue import STEPS
+from paddle_port_checks.catalogue import STEPS, step_by_id
 from paddle_port_checks.config import load_config
 from paddle_port_tui.demo import DemoError, write_demo
 from paddle_port_tui.generate import plan
@@ -57,9 +57,7 @@ def test_demo_headless_json_passes_all_five_steps_with_their_evidence(tmp_path):
     for step in document["steps"]:
         assert step["reference_reused"] is False
         assert {Path(path).name for path in step["evidence"]} == {
-            f"{step['id']}_ref.npy",
-            f"{step['id']}_paddle.npy",
-            f"{step['id']}_diff.log",
+            Path(path).name for path in step_by_id(step["id"]).evidence
         }
         for path in [*step["evidence"], step["log"], step["result"]]:
             assert Path(path).is_file(), path

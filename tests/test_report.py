@@ -8,6 +8,7 @@ import re
 import pytest
 from fake_checks import write_fake_workspace
 
+from paddle_port_checks.catalogue import STEPS
 from paddle_port_tui.chart import svg_chart, text_chart
 from paddle_port_tui.cli import main
 from paddle_port_tui.report import build_report, export
@@ -54,8 +55,10 @@ def ran_workspace(tmp_path, capsys):
 
 def test_report_holds_every_step_with_status_times_and_environment(ran_workspace):
     report = build_report(ran_workspace, load_state(ran_workspace))
-    assert [step["id"] for step in report["steps"]] == ["forward", "data", "metric", "weights", "predict"]
-    assert [step["status"] for step in report["steps"]] == ["passed", "failed", "error", "pending", "pending"]
+    assert [step["id"] for step in report["steps"]] == [step.id for step in STEPS]
+    assert [step["status"] for step in report["steps"]] == ["passed", "failed", "error"] + ["pending"] * (
+        len(STEPS) - 3
+    )
     forward = report["steps"][0]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", forward["started_at"])
     assert forward["device"] == "cpu" and forward["log"].endswith("forward.log")
@@ -105,4 +108,4 @@ def test_text_chart_fits_the_box_and_rises_at_the_divergence():
 
 def test_report_to_stdout(ran_workspace, capsys):
     assert main(["report", "--format", "json", "--output", "-", "--workspace", str(ran_workspace.root)]) == 0
-    assert len(json.loads(capsys.readouterr().out)["steps"]) == 5
+    assert len(json.loads(capsys.readouterr().out)["steps"]) == len(STEPS)

@@ -16,6 +16,7 @@ from fake_checks import FakeCheck, write_fake_workspace
 from rich.console import Console
 from textual.widgets import OptionList, RichLog, Static
 
+from paddle_port_checks.catalogue import STEPS
 from paddle_port_tui.state import load_state
 from paddle_port_tui.tui.app import PaddlePortApp
 from paddle_port_tui.tui.wizard import WizardScreen
@@ -57,6 +58,9 @@ async def result_text(pilot: Any, step_id: str) -> str:
     return plain(page.query_one(".result", Static).content)
 
 
+LAST = STEPS[-1]
+
+
 async def wait_until(pilot: Any, condition: Any, timeout: float = 20.0) -> None:
     """Let the app run until `condition()` holds (runs are real subprocesses: they take real time)."""
     deadline = time.monotonic() + timeout
@@ -86,16 +90,16 @@ async def test_opens_where_left_off_navigates_and_remembers(tmp_path: Path) -> N
         assert screen.current == "weights"
         await pilot.press("escape", "escape")
         assert screen.current == "data"
-        await pilot.press("5")
-        assert screen.current == "predict"
+        await pilot.press(str(LAST.number))
+        assert screen.current == LAST.id
         await pilot.press("enter")  # past the last step: the checklist
         assert type(app.screen).__name__ == "ChecklistScreen"
         await pilot.press("escape")
         assert app.screen is screen
-    assert load_state(ws).current_step == "predict"
+    assert load_state(ws).current_step == LAST.id
 
     async with wizard_app(ws).run_test(size=SIZE) as pilot:
-        assert pilot.app.screen.current == "predict"
+        assert pilot.app.screen.current == LAST.id
 
 
 @sync

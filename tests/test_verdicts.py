@@ -14,7 +14,7 @@ import pytest
 from workspaces import key, run_step, set_config
 
 from paddle_port_checks import events
-from paddle_port_checks.replay import MATH_DIFFERS, NOISE, KeyReplay
+from paddle_port_checks.replay import MATH_DIFFERS, NOISE, TRAINING_MATH_DIFFERS_RATIO, KeyReplay
 from paddle_port_checks.steps import forward
 from paddle_port_tui.demo import make_checkpoint, write_demo
 
@@ -153,6 +153,15 @@ class PaddleDouble(paddle.nn.Layer):
 )
 def test_the_verdict_rule(float64_diff: float | None, noise_floor: float, float32_diff: float, verdict: str) -> None:
     assert KeyReplay(float64_diff, noise_floor).verdict(float32_diff) == verdict
+
+
+def test_the_training_ratio_calls_the_demos_float64_trace_noise_and_a_planted_bug_math() -> None:
+    """Figures measured on the demo ResNet-18's backward step: a running variance 1e-5 apart in float32, 2.04e-8
+    in float64 (Paddle's float32 constants), 2.46e-6 of float32 rounding in the reference; and a BatchNorm
+    momentum copied from torch on the training twins."""
+    assert KeyReplay(2.04e-8, 2.46e-6).verdict(1e-5) == MATH_DIFFERS  # one forward's rule would call it math
+    assert KeyReplay(2.04e-8, 2.46e-6, TRAINING_MATH_DIFFERS_RATIO).verdict(1e-5) == NOISE
+    assert KeyReplay(0.0834, 4.38e-10, TRAINING_MATH_DIFFERS_RATIO).verdict(0.0834) == MATH_DIFFERS
 
 
 def test_atol_and_rtol_decide_a_step_and_a_key_names_its_rule(demo: Path) -> None:

@@ -63,14 +63,14 @@ def run_step(
     # In-process runs share sys.modules and sys.path: each runs as a new process would (no other workspace's
     # demo_port), and leaves both as it found them for the tests after it.
     saved_path, saved_environ, saved_cwd = list(sys.path), dict(os.environ), os.getcwd()
-    _forget_workspace_modules()
+    forget_workspace_modules()
     sys.path[:] = [entry for entry in sys.path if not (Path(entry) / "paddle_port.toml").is_file()]
     try:
         module = import_module(f"paddle_port_checks.steps.{step}")
         config = ["--config", str(workspace / "paddle_port.toml"), *args]
         code = run_check(step, workspace, compute or module.run, config, after_compare=after_compare)
     finally:
-        _forget_workspace_modules()
+        forget_workspace_modules()
         os.chdir(saved_cwd)
         sys.path[:] = saved_path
         os.environ.clear()
@@ -84,8 +84,8 @@ def run_step(
     return code, json.loads((workspace / "result" / f"{step}.json").read_text())
 
 
-def _forget_workspace_modules() -> None:
-    for name in [name for name in sys.modules if name.split(".")[0] in ("demo_port", "input_twins")]:
+def forget_workspace_modules() -> None:
+    for name in [name for name in sys.modules if name.split(".")[0] in ("demo_port", "input_twins", "training_twins")]:
         del sys.modules[name]
 
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from paddle_port_checks import degenerate, events, golden, replay
-from paddle_port_checks.atomic import write_json_atomic
+from paddle_port_checks import degenerate, replay
 from paddle_port_checks.compare import KeyDiff, all_passed
 from paddle_port_checks.inputs import ModelInputs, call_model
+from paddle_port_checks.lint_cache import store_findings, stored_findings
 from paddle_port_checks.outputs import model_outputs, pair_outputs
-from paddle_port_checks.schema import Divergence, Event, Finding, from_json, to_json
+from paddle_port_checks.schema import Divergence, Finding, from_json, to_json
 from paddle_port_checks.session import CheckContext, Outcome, error_line
 
 # A forward hook of the generated script: (model, inputs) -> the output to compare (see outputs.model_outputs).
@@ -75,14 +74,6 @@ def _source(function: Any) -> str:
         return getattr(function, "__qualname__", repr(function))
 
 
-def _lint_key(context: CheckContext) -> str:
-    """Lint depends on the two models' structure only: the reference weights' key and the Paddle code."""
-    side = context.config.paddle
-    code = golden.module_digest(side.model, context.config.root)
-    # The lint rules are the library's: a new release's findings (a fix, a place) must not be hidden by old ones.
-    return golden.fingerprint([context.weights_fingerprint(), side.model, side.kwargs, code, golden.library_digest()])
-
-
 def explain(context: CheckContext, outcome: Outcome, diffs: list[KeyDiff]) -> None:
     """Why and where: float64 replay of a difference that is not bit-exact (noise, or math that differs:
     then the key fails whatever its threshold), pitfall lint on every paired layer (even when the outputs
@@ -91,21 +82,16 @@ def explain(context: CheckContext, outcome: Outcome, diffs: list[KeyDiff]) -> No
     float32_failed = not all_passed(diffs)
     math_differs = float64_replay(context, outcome, diffs)
     failed = not all_passed(diffs)
-    cache = context.result_dir / "cache" / "lint.json"
-    key = _lint_key(context)
-    try:
-        stored = json.loads(cache.read_text())
-    except (OSError, ValueError):
-        stored = {}
-    if not failed and stored.get("key") == key:
-        findings = [from_json(Finding, raw) for raw in stored["findings"]]
+    stored = None if failed else stored_findings(context)
+    if stored is not None:
+        findings = stored
     else:
         from paddle_port_checks.lint import lint
 
         context.stage("lint", "running")
         torch_model, paddle_model = context.reference_model(context.device), context.paddle_model()
         findings = lint(torch_model, paddle_model)
-        write_json_atomic(cache, {"key": key, "findings": [finding.to_json() for finding in findings]})
+        store_findings(context, findings)
         if float32_failed:
             threshold = context.config.threshold("forward")
             _localize(context, outcome, torch_model, paddle_model, context.inputs().as_called, threshold)
@@ -130,19 +116,10 @@ def print_lint(findings: list[Finding]) -> None:
 
 def float64_replay(context: CheckContext, outcome: Outcome, diffs: list[KeyDiff]) -> list[str]:
     """Replay both models in float64 on the CPU (see replay.py); the keys whose math differs."""
-    if not context.config.float64_replay:
-        outcome.details["float64_replay"] = "off ([run] float64_replay = false)"
-        return []
-    if context.device.is_gpu or context.reference_device.is_gpu:
-        outcome.details["float64_replay"] = "not run: it runs on the CPU only"
-        return []
-    if not replay.needs_replay(diffs, outcome.float_outputs):
-        outcome.details["float64_replay"] = "not needed: every float output is bit-exact"
-        return []
-    too_big = replay.too_big_for_memory(context.paddle_model())
-    if too_big:
-        context.warn(f"float64 replay not run: {too_big}; set [run] float64_replay = false to skip it quietly")
-        outcome.details["float64_replay"] = f"not run: {too_big}"
+    bit_exact = "" if replay.needs_replay(diffs, outcome.float_outputs) else "every float output is bit-exact"
+    reason = replay.not_run_because(context, bit_exact, context.paddle_model)
+    if reason:
+        outcome.details["float64_replay"] = reason
         return []
     context.stage("float64", "running")
     inputs = context.inputs()
@@ -169,16 +146,7 @@ def float64_replay(context: CheckContext, outcome: Outcome, diffs: list[KeyDiff]
         )
     ref64, paired64 = replay.paired(ref64, paddle64 or dict(outcome.paddle), context.config.output_names)
     failed = replay.judge(diffs, outcome.ref, ref64, paired64 if paddle64 is not None else None, outcome.float_outputs)
-    outcome.details["float64_replay"] = {
-        diff.key: {"float64_diff": diff.float64_diff, "noise_floor": diff.noise_floor, "verdict": diff.noise_verdict}
-        for diff in diffs
-        if diff.noise_verdict
-    }
-    for diff in diffs:
-        if diff.noise_verdict:  # the live view shows each key as compared: now with its float64 figures and verdict
-            events.emit(Event("key", context.step, diff=diff))
-    for name in failed:
-        print(f"float64 replay: {name}: the math differs; the key fails whatever its threshold", flush=True)
+    replay.record(context, outcome.details, diffs, failed)
     return failed
 
 
