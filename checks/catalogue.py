@@ -210,6 +210,50 @@ STEPS: tuple[Step, ...] = (
         depends_on=("loss",),
         arrays="losses",
     ),
+    Step(
+        number=8,
+        id="init",
+        title="initialisation, each framework's own",
+        template="check.py.j2",
+        keys="mean/<name>, std/<name>, min/<name>, max/<name>",
+        method="max",
+        threshold=5.0,
+        rule="each statistic within 5 standard errors of two independent draws of its size; constants exact",
+        proves="Both models built by their factories with their own seeded initialisation (no weights copied) "
+        "draw every parameter from the same distribution: mean, std, min and max agree as far as sampling allows. "
+        "What a port trained from scratch starts from.",
+        porter_writes="Nothing; [thresholds] init sets the standard errors (z). A differing layer names the "
+        "Paddle initializer to pass as its weight_attr / bias_attr.",
+        pitfalls=(
+            "paddle.nn.Linear weights default to XavierUniform, torch's to U(+-1/sqrt(fan_in)); biases to 0.",
+            "paddle.nn.Conv2D weights default to Normal(0, sqrt(2/fan_in)), torch's to U(+-1/sqrt(fan_in)).",
+            "paddle.nn.Embedding defaults to XavierUniform, torch's to N(0, 1).",
+        ),
+        depends_on=("weights",),
+    ),
+    Step(
+        number=9,
+        id="train",
+        title="a short training run and the full-training results",
+        template="check.py.j2",
+        keys="loss_0..K-1, eval_<metric>, full_top1, tipc/<field>",
+        method="mean",
+        threshold=1e-2,
+        rule="loss_i within 1 % of the reference's; eval metric equal; full_top1 within 0.15 points; TIPC fields",
+        proves="K training iterations on the small train set ([data] train_list, fixed order; else the fixed "
+        "inputs) from the same weights give the same loss curve and the same eval metric after it; the porter's "
+        "full-training top-1 accuracies agree within the guide's 0.15 % and the Paddle training log has the TIPC "
+        "fields loss, avg_reader_cost, avg_batch_cost, avg_ips.",
+        porter_writes="Optionally [data] train_list and [train] train_iterations (default 10); after a full "
+        "training, [train] reference_accuracy / paddle_accuracy or reference_log / paddle_log, and "
+        "accuracy_tolerance (default 0.15 points).",
+        pitfalls=(
+            "Random augmentation in the train pipeline: seed it, or the two sides train on different images.",
+            "A shuffled or multi-worker loader changes the order of the batches.",
+            "A Paddle log without avg_reader_cost / avg_batch_cost / avg_ips fails TIPC's log parser.",
+        ),
+        depends_on=("backward",),
+    ),
 )
 
 

@@ -147,6 +147,16 @@ class Config:
     train_iterations: int = 3  # [train] iterations of the backward step
     train_mode: str = "train"  # one of TRAIN_MODES
     train_labels: str = ""  # a .npy of labels for the fixed inputs; "" = seeded class ids
+    # The train step: its short run's iterations ([train] train_iterations) on [data] train_list ("" = the fixed
+    # inputs and labels), and the porter's full-training results: top-1 accuracies (a fraction or a percentage)
+    # and training logs, the Paddle one held to the TIPC fields.
+    train_run_iterations: int = 10
+    train_list: str = ""
+    reference_accuracy: float | None = None
+    paddle_accuracy: float | None = None
+    accuracy_tolerance: float = 0.15  # percentage points of top-1 (the guide's 0.15 %)
+    reference_log: str = ""
+    paddle_log: str = ""
     thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     # [thresholds.<step>] tables: step -> {"*" (the step's own atol/rtol) or a key: its Tolerance}
     tolerances: dict[str, dict[str, Tolerance]] = field(default_factory=dict)
@@ -318,10 +328,11 @@ def _data(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
         "num_batches": table.positive_int("num_batches", 2),
         "data_format": table.get("format", str, "auto", f"one of {', '.join(DATA_FORMATS)}"),
         "label_field": table.get("label_field", str, "label", "the name of a jsonl record's label field"),
+        "train_list": table.get("train_list", str, "", "a path to the small train set's list file or folder"),
     }
     if values["data_format"] not in DATA_FORMATS:
         raise table.fail("format", f"expected one of {', '.join(DATA_FORMATS)}, got {values['data_format']!r}")
-    table.reject_unknown({"list", "root", "batch_size", "num_batches", "format", "label_field"})
+    table.reject_unknown({"list", "root", "batch_size", "num_batches", "format", "label_field", "train_list"})
     return values
 
 
@@ -432,10 +443,24 @@ def _train(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
         "train_iterations": table.positive_int("iterations", 3),
         "train_mode": table.get("mode", str, "train", f"one of {', '.join(TRAIN_MODES)}"),
         "train_labels": table.get("labels", str, "", "a path to a .npy of labels"),
+        "train_run_iterations": table.positive_int("train_iterations", 10),
+        "reference_log": table.get("reference_log", str, "", "a path to the reference's training log"),
+        "paddle_log": table.get("paddle_log", str, "", "a path to the Paddle training log"),
     }
     if values["train_mode"] not in TRAIN_MODES:
         raise table.fail("mode", f"expected one of {', '.join(TRAIN_MODES)}, got {values['train_mode']!r}")
-    table.reject_unknown({"iterations", "mode", "labels"})
+    for name in ("reference_accuracy", "paddle_accuracy"):
+        accuracy = table.get(name, (int, float), None, "a top-1 accuracy: a fraction (0.7612) or a percentage (76.12)")
+        if accuracy is not None and not 0 <= accuracy <= 100:
+            raise table.fail(name, f"expected a fraction in [0, 1] or a percentage in [0, 100], got {accuracy!r}")
+        values[name] = None if accuracy is None else float(accuracy)
+    values["accuracy_tolerance"] = _non_negative(
+        table, "accuracy_tolerance", table.get("accuracy_tolerance", (int, float), 0.15, "percentage points")
+    )
+    table.reject_unknown(
+        {"iterations", "mode", "labels", "train_iterations", "reference_accuracy", "paddle_accuracy"}
+        | {"accuracy_tolerance", "reference_log", "paddle_log"}
+    )
     return values
 
 
@@ -549,6 +574,9 @@ def check_written_paths(config: Config) -> None:
         ("data.list", config.data_list, "your data list"),
         ("predict.sample", config.predict_image, "your sample"),
         ("train.labels", config.train_labels, "your labels"),
+        ("data.train_list", config.train_list, "your train list"),
+        ("train.reference_log", config.reference_log, "your training log"),
+        ("train.paddle_log", config.paddle_log, "your training log"),
     )
     # In this order, so an error names the porter's file first, then the tool's own evidence, then outputs.
     taken = [(f"[{key}]", what, _located(config.resolve(value))) for key, value, what in porters_files if value]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +18,10 @@ import numpy as np
 
 from paddle_port_checks.factories import call_factory, load_callable
 from paddle_port_checks.inputs import call_model, converted
-from paddle_port_checks.layer_kinds import class_stem
 from paddle_port_checks.outputs import model_outputs, primary, to_numpy
 from paddle_port_checks.replay import as_float64
 from paddle_port_checks.training import fixed_labels, loss_array, set_mode, training_spec
-
-# The loss settings read on both sides when both losses are a CrossEntropyLoss (the lint compares them).
-CROSS_ENTROPY_SETTINGS = ("label_smoothing", "ignore_index", "reduction")
+from paddle_port_checks.training_facts import paddle_facts, torch_facts
 
 
 @dataclass
@@ -35,12 +33,16 @@ class Trace:
     gradients: dict[str, np.ndarray]  # after iteration 0's backward, by the side's own parameter names
 
 
-def iterate(side: Any, iterations: int) -> Trace:
-    """`iterations` training iterations of one side (a TorchTraining or a PaddleTraining)."""
+def iterate(side: Any, iterations: int, feed: Callable[[int], None] | None = None) -> Trace:
+    """`iterations` training iterations of one side (a TorchTraining or a PaddleTraining); `feed(i)`, when
+    given, sets the side's inputs and labels of iteration i first (the train step's batches), else every
+    iteration trains on the fixed inputs."""
     losses: list[np.ndarray] = []
     rates: list[float] = []
     gradients: dict[str, np.ndarray] = {}
     for index in range(iterations):
+        if feed is not None:
+            feed(index)
         loss = side.loss()
         loss.backward()
         if index == 0:
@@ -49,12 +51,6 @@ def iterate(side: Any, iterations: int) -> Trace:
         rates.append(side.learning_rate())
         side.step()
     return Trace(losses, rates, gradients)
-
-
-def _loss_settings(loss: Any) -> dict[str, Any]:
-    if class_stem(loss) != "crossentropyloss":
-        return {}
-    return {name: getattr(loss, name, None) for name in (*CROSS_ENTROPY_SETTINGS, "soft_label", "axis")}
 
 
 class _Side:
@@ -133,19 +129,8 @@ class TorchTraining(_Side):
             return model_outputs(call_model(self.model, self.inputs))
 
     def describe(self) -> dict[str, Any]:
-        """What the lint compares: the optimizer's class and settings, the loss's, the scheduler's class."""
-        optimizer, defaults = self.optimizer, self.optimizer.defaults
-        decoupled = type(optimizer).__name__ == "AdamW" or bool(defaults.get("decoupled_weight_decay"))
-        return {
-            "optimizer": type(optimizer).__name__,
-            "momentum": defaults.get("momentum"),
-            "nesterov": defaults.get("nesterov"),
-            "weight_decay": float(defaults.get("weight_decay") or 0.0),
-            "decoupled": decoupled,
-            "loss": type(self.loss_function).__name__,
-            "loss_settings": _loss_settings(self.loss_function),
-            "scheduler": type(self.scheduler).__name__ if self.scheduler is not None else "",
-        }
+        """What the lint compares: the optimizer's class and settings, the loss's, the scheduler's."""
+        return torch_facts(self.optimizer, self.loss_function, self.scheduler)
 
 
 class PaddleTraining(_Side):
@@ -203,25 +188,7 @@ class PaddleTraining(_Side):
             return model_outputs(call_model(self.model, self.inputs))
 
     def describe(self) -> dict[str, Any]:
-        optimizer = self.optimizer
-        decoupled = type(optimizer).__name__ == "AdamW"
-        if decoupled:
-            weight_decay = getattr(optimizer, "_weight_decay", 0.0)
-        else:  # Momentum keeps an L2 coefficient of its own; the other optimizers a regularizer (L2Decay) or None
-            regularizer = getattr(optimizer, "regularization", None)
-            weight_decay = getattr(optimizer, "_regularization_coeff", None) or getattr(regularizer, "_coeff", 0.0)
-        return {
-            "optimizer": type(optimizer).__name__,
-            "momentum": getattr(optimizer, "_momentum", None),
-            "nesterov": getattr(optimizer, "_use_nesterov", None),
-            "weight_decay": float(weight_decay or 0.0),
-            "decoupled": decoupled,
-            "loss": type(self.loss_function).__name__,
-            "loss_settings": _loss_settings(self.loss_function),
-            "scheduler": type(self.scheduler).__name__ if self.scheduler is not None else "",
-            "scheduler_attached": self.scheduler is None
-            or getattr(optimizer, "_learning_rate", None) is self.scheduler,
-        }
+        return paddle_facts(self.optimizer, self.loss_function, self.scheduler, self.model, self.labels.ndim)
 
 
 def _inputs(context: Any, float64: bool) -> Any:

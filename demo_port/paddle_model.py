@@ -2,7 +2,8 @@
 
 The keyword arguments beyond `num_classes` and `dropout` exist to build *faulty twins* that reproduce
 real porting mistakes (BatchNorm epsilon, MaxPool `ceil_mode`, Dropout `mode`); the defaults are the
-faithful port. Paddle's BatchNorm momentum is 1 - torch's, so 0.9 here matches torch's 0.1.
+faithful port. Paddle's BatchNorm momentum is 1 - torch's, so 0.9 here matches torch's 0.1. The init is
+the reference's own, ported (`_init_weights`): Paddle's defaults differ (the init step checks it).
 """
 
 from __future__ import annotations
@@ -65,6 +66,24 @@ class ResNet(nn.Layer):
         self.avgpool = nn.AdaptiveAvgPool2D(1)
         self.dropout = nn.Dropout(dropout, mode=dropout_mode)
         self.fc = nn.Linear(512, num_classes)  # stores [in, out]: a torch checkpoint needs the transpose
+        self._init_weights()
+
+    @paddle.no_grad()
+    def _init_weights(self) -> None:
+        """The reference's `_init_weights` in Paddle's initializers: for training from scratch, Paddle's own
+        defaults (a Normal(0, sqrt(2/fan_in)) conv, an XavierUniform Linear with a zero bias) would differ."""
+        init = nn.initializer
+        for layer in self.sublayers():
+            if isinstance(layer, nn.Conv2D):
+                init.KaimingNormal(nonlinearity="relu", mode="fan_out")(layer.weight)
+            elif isinstance(layer, nn.BatchNorm2D):
+                init.Uniform(0.5, 1.5)(layer.weight)
+                init.Normal(0.0, 0.1)(layer.bias)
+                init.Normal(0.0, 0.1)(layer._mean)
+                init.Uniform(0.5, 1.5)(layer._variance)
+            elif isinstance(layer, nn.Linear):
+                init.Normal(0.0, 0.01)(layer.weight)
+                init.Normal(0.0, 0.1)(layer.bias)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))

@@ -60,9 +60,14 @@ def _position(layers: Sequence[Mapping[str, Any]], divergent: int | None) -> int
 
 
 def svg_chart(
-    layers: Sequence[Mapping[str, Any]], divergent: int | None = None, width: int = 720, height: int = 260
+    layers: Sequence[Mapping[str, Any]],
+    divergent: int | None = None,
+    width: int = 720,
+    height: int = 260,
+    x_label: str = "layer (depth)",
 ) -> str:
-    """An inline SVG line chart (log10 y axis) of each layer's mean difference; every label is escaped."""
+    """An inline SVG line chart (log10 y axis) of each layer's mean difference; every label is escaped.
+    `x_label` names what the points are (the backward step draws one per parameter's gradient)."""
     values = _values(layers)
     if not values:
         return ""
@@ -79,7 +84,8 @@ def svg_chart(
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="per-layer mean difference, log scale">',
+        f'viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="mean difference per {html.escape(x_label)}, log scale">',
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fafafa" stroke="#999"/>',
     ]
     for exponent in range(int(low), int(high) + 1):
@@ -109,13 +115,16 @@ def svg_chart(
             f'<text x="{x:.1f}" y="{height - 8}" font-size="11" text-anchor="middle" fill="#d1242f">'
             f"first divergence: {name}</text>"
         )
-    parts.append(f'<text x="{left}" y="{height - 24}" font-size="11">layer (depth) &#8594;</text>')
+    parts.append(f'<text x="{left}" y="{height - 24}" font-size="11">{html.escape(x_label)} &#8594;</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-def text_chart(layers: Sequence[Mapping[str, Any]], width: int, height: int, divergent: int | None = None) -> list[str]:
-    """The same chart in plain characters: `height` rows of `width` columns, y axis labels included.
+def text_chart(
+    layers: Sequence[Mapping[str, Any]], width: int, height: int, divergent: int | None = None, what: str = "layer"
+) -> list[str]:
+    """The same chart in plain characters: `height` rows of `width` columns, y axis labels included; `what`
+    names the marked point in the footer ("X = layer 12", "X = parameter 3").
 
     Each layer is one column (layers are sampled by their worst value when there are more layers than
     columns); `*` plots a value, `X` the divergent layer, `^` a value that is not finite.
@@ -144,6 +153,6 @@ def text_chart(layers: Sequence[Mapping[str, Any]], width: int, height: int, div
         lines.append(f"{label:>{label_w}}|" + "".join(cells))
     footer = f"{'':>{label_w}}+" + "-" * count
     if marked is not None:
-        footer += f" X = layer {divergent}"
+        footer += f" X = {what} {divergent}"
     lines.append(footer[:width] if len(footer) > width else footer)
     return lines

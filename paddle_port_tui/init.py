@@ -42,6 +42,8 @@ TEXT_METAVARS = {
     "label_field": "NAME",
     "mode": "MODE",
 }
+# Numbers other than a timeout's seconds, by leaf.
+NUMBER_METAVARS = {"reference_accuracy": "TOP1", "paddle_accuracy": "TOP1", "accuracy_tolerance": "POINTS"}
 HEADER = "# paddle-port workspace config; every key is described in the README, section 'Configuration'.\n"
 
 
@@ -68,6 +70,8 @@ class Field:
         leaf = self.key.rsplit(".", 1)[-1]
         if self.kind == "text":
             return "MODULE:CALLABLE" if leaf in FACTORY_KEYS else TEXT_METAVARS.get(leaf, "PATH")
+        if self.kind == "number":
+            return NUMBER_METAVARS.get(leaf, METAVARS["number"])
         return METAVARS[self.kind]
 
     @property
@@ -137,6 +141,14 @@ FIELDS: tuple[Field, ...] = (
         Field("data_root", "data.root", "text", "root", "the folder the list's paths are relative to", "."),
         Field("batch_size", "data.batch_size", "int", "batch size", "samples per batch", "4"),
         Field("num_batches", "data.num_batches", "int", "batches", "batches the data step compares", "2"),
+        Field(
+            "train_list",
+            "data.train_list",
+            "text",
+            "train list",
+            "the small train set of the train step (list file or folder)",
+            "(the fixed inputs)",
+        ),
     ),
     *_section(
         "Metric",
@@ -213,6 +225,24 @@ FIELDS: tuple[Field, ...] = (
         Field("train_iterations", "train.iterations", "int", "iterations", "iterations of the backward step", "3"),
         Field("train_mode", "train.mode", "text", "mode", "train (BatchNorm trains, no dropout) | eval", "train"),
         Field("train_labels", "train.labels", "text", "labels", "a .npy of labels for the fixed inputs", "(seeded)"),
+        Field(
+            "train_run_iterations",
+            "train.train_iterations",
+            "int",
+            "train iterations",
+            "iterations of the train step's short run",
+            "10",
+        ),
+        _pair("train.accuracy", "number", "full top-1", "the {side} full training's top-1 (0.7612 or 76.12)"),
+        _pair("train.log", "text", "training log", "the {side} full training's log (Paddle's: TIPC fields)"),
+        Field(
+            "accuracy_tolerance",
+            "train.accuracy_tolerance",
+            "number",
+            "top-1 tolerance",
+            "percentage points between the full-training top-1s",
+            "0.15",
+        ),
     ),
     *_section(
         "Run",

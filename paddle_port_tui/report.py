@@ -60,6 +60,8 @@ def build_report(ws: Workspace, state: State) -> dict[str, Any]:
                 "warnings": list(result.warnings) if result else [],
                 "error": record.error or (result.error if result else None),
                 "first_divergence": to_json(result.first_divergence) if result else None,
+                # In the result's own order (the keys above are failing first): the backward step's charts.
+                "training": _training(result),
                 "findings": [group.to_json() for group in row.findings],
             }
         )
@@ -73,6 +75,15 @@ def build_report(ws: Workspace, state: State) -> dict[str, Any]:
         "environment": environment,
         "steps": steps,
     }
+
+
+def _training(result: Any) -> dict[str, Any] | None:
+    """The backward step's loss and gradient series (``training_chart.py``), None for another step."""
+    from paddle_port_checks.schema import to_json
+    from paddle_port_tui.training_chart import training_series
+
+    series = training_series(result.step, to_json(result.keys)) if result is not None else None
+    return series.to_json() if series is not None else None
 
 
 def _divergence_line(divergence: dict[str, Any]) -> str:
@@ -219,10 +230,47 @@ def to_markdown(report: dict[str, Any]) -> str:
         if divergence and divergence.get("layers"):
             chart = text_chart(divergence["layers"], 72, 12, divergent_index(divergence))
             lines += ["", "Per-layer mean difference (log scale, X = first divergence):", "", "```", *chart, "```"]
+        lines += _md_training(step.get("training"))
         if step["evidence"] or step["log"]:
             paths = [path for path in [*step["evidence"], step["log"]] if path]
             lines += ["", "Evidence: " + ", ".join(f"`{_md(path)}`" for path in paths)]
     return "\n".join(lines) + "\n"
+
+
+def _md_training(training: dict[str, Any] | None) -> list[str]:
+    """The backward step's two charts as text blocks."""
+    from paddle_port_tui.chart import text_chart
+    from paddle_port_tui.training_chart import loss_text_chart
+
+    if not training:
+        return []
+    lines: list[str] = []
+    if training["reference_losses"]:
+        chart = loss_text_chart(training["reference_losses"], training["paddle_losses"], 72, 12)
+        lines += ["", "Loss per iteration (r = reference, p = paddle):", "", "```", *chart, "```"]
+    if training["gradients"]:
+        chart = text_chart(training["gradients"], 72, 12, training["first_gradient"], "parameter")
+        lines += ["", "Gradient mean difference per parameter at iteration 0 (log scale):", "", "```", *chart, "```"]
+    return lines
+
+
+def _html_training(training: dict[str, Any] | None) -> list[str]:
+    """The backward step's two charts as inline SVG."""
+    from paddle_port_tui.chart import svg_chart
+    from paddle_port_tui.training_chart import GRADIENT_AXIS, loss_svg_chart
+
+    if not training:
+        return []
+    out: list[str] = []
+    if training["reference_losses"]:
+        out.append("<p>Loss per iteration, reference (solid) and paddle (dashed):</p>")
+        out.append(loss_svg_chart(training["reference_losses"], training["paddle_losses"]))
+    if training["gradients"]:
+        out.append(
+            "<p>Gradient mean difference per parameter at iteration 0 (log scale), the first that differs marked:</p>"
+        )
+        out.append(svg_chart(training["gradients"], training["first_gradient"], x_label=GRADIENT_AXIS))
+    return out
 
 
 _CSS = """
@@ -328,6 +376,7 @@ def to_html(report: dict[str, Any]) -> str:
         if divergence and divergence.get("layers"):
             out.append("<p>Per-layer mean difference along the depth (log scale), first divergence marked:</p>")
             out.append(svg_chart(divergence["layers"], divergent_index(divergence)))
+        out += _html_training(step.get("training"))
         paths = [path for path in [*step["evidence"], step["log"]] if path]
         if paths:
             out.append("<p>Evidence: " + ", ".join(f"<code>{_h(path)}</code>" for path in paths) + "</p>")

@@ -106,7 +106,7 @@ def steps_by_id(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.e2e
-def test_a_tutorial_layout_port_passes_every_step_with_only_a_config(tmp_path: Path) -> None:
+def test_a_tutorial_layout_port_passes_every_step_with_only_a_config_but_init(tmp_path: Path) -> None:
     root = write_port(tmp_path / "port")
     # The reference model's package exists only in the vendored tree: the import root is what finds it.
     assert importlib.util.find_spec("torchvision") is None
@@ -114,9 +114,15 @@ def test_a_tutorial_layout_port_passes_every_step_with_only_a_config(tmp_path: P
     code, document = run_cli(root, "--all")
 
     steps = steps_by_id(document)
-    assert code == 0 and document["passed"], {name: why_not_passed(step) for name, step in steps.items()}
     assert list(steps) == [step.id for step in STEPS]
-    assert all(step["status"] == "passed" for step in steps.values())
+    # The tutorial's Paddle AlexNet keeps Paddle's default init, which is not torch's: a finding for a porter
+    # who trains from scratch, and the one step it fails.
+    passing = {name: step for name, step in steps.items() if name != "init"}
+    assert all(step["status"] == "passed" for step in passing.values()), {
+        name: why_not_passed(step) for name, step in passing.items()
+    }
+    assert code == 1 and steps["init"]["status"] == "failed"
+    assert any(key["key"].startswith("std/features.0") and not key["passed"] for key in steps["init"]["keys"])
     data = steps["data"]
     assert any("[reference.loader] rebuilt without shuffling and worker processes" in w for w in data["warnings"])
     assert not any("[paddle.loader]" in warning for warning in data["warnings"])  # sequential already

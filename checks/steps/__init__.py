@@ -1,1 +1,2 @@
-"""The five checkpoints of a port. Each module computes both sides of one step; session.py does the rest."""
+"""The checkpoints of a port, one module each (the catalogue lists them). Each computes both sides of one step;
+session.py does the rest."""

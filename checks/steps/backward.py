@@ -70,6 +70,9 @@ def run(context: CheckContext) -> Outcome:
         if key.startswith("lr_"):
             outcome.thresholds[key], outcome.methods[key] = LR_RTOL * abs(float(value)), "max"
     facts = {"reference": json.loads(str(cached[FACTS])), "paddle": side.describe()}
+    # The rates each side's iterations used: a scheduler that never moves them shows only here.
+    for name, arrays in (("reference", outcome.ref), ("paddle", outcome.paddle)):
+        facts[name]["learning_rates"] = [float(arrays[f"lr_{i}"]) for i in range(context.config.train_iterations)]
     outcome.details["training"] = {
         "iterations": context.config.train_iterations,
         "mode": context.config.train_mode,

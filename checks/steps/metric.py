@@ -40,7 +40,7 @@ def paddle_topk_accuracy(logits: Any, labels: Any) -> dict[str, float]:
 MetricFn = Callable[..., Any]
 
 
-def _metric(side: Side, key: str, default: MetricFn) -> MetricFn:
+def side_metric(side: Side, key: str, default: MetricFn) -> MetricFn:
     """The porter's metric, `callable(outputs, labels, **metric_kwargs)` on all the model's outputs as it
     returns them, or the default top-k accuracy on the logits."""
     if not side.metric:
@@ -83,7 +83,7 @@ def reference_metrics(context: CheckContext) -> dict[str, np.ndarray]:
     model = context.reference_model()
     batches = iterate_batches(context, "reference", *reference_batches(context))
     side = context.config.reference
-    metric = _metric(side, "reference", torch_topk_accuracy)
+    metric = side_metric(side, "reference", torch_topk_accuracy)
     to_device = lambda t: t.to(context.reference_device.torch)  # noqa: E731
     return evaluate(model, batches, metric, torch.no_grad, to_device, side, "reference")
 
@@ -113,7 +113,7 @@ def paddle_metrics(context: CheckContext, model: Any = None) -> dict[str, np.nda
     )
     if key not in _EVALUATED:
         batches = iterate_batches(context, "paddle", *paddle_batches(context))
-        metric = _metric(side, "paddle", paddle_topk_accuracy)
+        metric = side_metric(side, "paddle", paddle_topk_accuracy)
         _EVALUATED[key] = evaluate(model, batches, metric, paddle.no_grad, lambda t: t, side, "paddle")
     return dict(_EVALUATED[key])
 

@@ -13,6 +13,8 @@ build *faulty twins*; the defaults are the faithful port:
 
 from __future__ import annotations
 
+import math
+
 import paddle
 from paddle import nn
 
@@ -33,7 +35,17 @@ class SequenceClassifier(nn.Layer):
         self.swap_directions = swap_directions
         self.lstm = nn.LSTM(features, hidden, num_layers=2, direction="bidirect", time_major=time_major)
         self.gru = nn.GRU(2 * hidden, hidden)
-        self.head = nn.Linear(hidden, num_classes)  # stores [in, out]: a torch checkpoint needs the transpose
+        # torch's Linear default, U(+-1/sqrt(fan_in)) for weight and bias; Paddle's (XavierUniform, zero bias)
+        # would differ. The LSTM and GRU defaults agree: U(+-1/sqrt(hidden)) in both frameworks.
+        bound = 1 / math.sqrt(hidden)
+        self.head = nn.Linear(  # stores [in, out]: a torch checkpoint needs the transpose
+            hidden,
+            num_classes,
+            weight_attr=paddle.ParamAttr(
+                initializer=nn.initializer.KaimingUniform(negative_slope=math.sqrt(5), nonlinearity="leaky_relu")
+            ),
+            bias_attr=paddle.ParamAttr(initializer=nn.initializer.Uniform(-bound, bound)),
+        )
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         outputs, _ = self.lstm(x)  # [B, T, 2H]: forward direction first, then backward

@@ -21,6 +21,10 @@ LN_EPSILON = 1e-12
 MASKED = -1e9  # added to the scores of padded keys: exp() of it is exactly 0, and a row never turns NaN
 
 
+def _bert_normal() -> paddle.ParamAttr:
+    return paddle.ParamAttr(initializer=nn.initializer.Normal(0.0, 0.02))
+
+
 class SelfAttention(nn.Layer):
     """Multi-head scaled dot-product self-attention over the unpadded keys."""
 
@@ -87,8 +91,10 @@ class TextClassifier(nn.Layer):
         self.invert_mask = invert_mask
         # Paddle's padding_idx returns zeros for id 0 whatever the row holds; torch's returns the row, which
         # its init zeroes and training never updates: the same output either way.
-        self.embed = nn.Embedding(vocab_size, dim, padding_idx=0)
-        self.position = nn.Embedding(max_length, dim)
+        # The reference's init (normal, std 0.02); Paddle's default, XavierUniform, would differ. Linear layers
+        # need nothing: the reference's xavier_uniform_ with zero biases is Paddle's default.
+        self.embed = nn.Embedding(vocab_size, dim, padding_idx=0, weight_attr=_bert_normal())
+        self.position = nn.Embedding(max_length, dim, weight_attr=_bert_normal())
         self.blocks = nn.LayerList(
             [EncoderBlock(dim, heads, ffn_dim, dropout, ln_epsilon, gelu_approximate) for _ in range(layers)]
         )

@@ -2,7 +2,8 @@
 
 The table first (failing rows first), then what explains it: for the forward step the first divergence
 and the pitfall lint (also when the check passed: a BatchNorm momentum mismatch is invisible in eval
-mode but ruins training), for the weights step the torch -> paddle mapping the porter should confirm.
+mode but ruins training), for the backward step its loss and gradient charts, for the weights step the
+torch -> paddle mapping the porter should confirm.
 """
 
 from __future__ import annotations
@@ -91,6 +92,27 @@ def divergence_view(result: StepResult, width: int) -> RenderableType | None:
     return Group(*parts)
 
 
+def training_view(result: StepResult, width: int) -> RenderableType | None:
+    """For the backward step: both sides' loss per iteration, and each parameter's gradient difference at
+    iteration 0 (log scale, X = the first that differs)."""
+    from paddle_port_tui.chart import text_chart
+    from paddle_port_tui.training_chart import loss_text_chart, training_series
+
+    series = training_series(result.step, to_json(result.keys))
+    if series is None:
+        return None
+    parts: list[RenderableType] = []
+    if series.reference_losses:
+        parts.append(Text("loss per iteration, reference and paddle:", style="bold"))
+        lines = loss_text_chart(series.reference_losses, series.paddle_losses, max(width - 2, 24), CHART_HEIGHT)
+        parts.append(Text("\n".join(lines)))
+    if series.gradients:
+        parts.append(Text("gradient mean difference per parameter at iteration 0 (log scale):", style="bold"))
+        lines = text_chart(series.gradients, max(width - 2, 20), CHART_HEIGHT, series.first_gradient, "parameter")
+        parts.append(Text("\n".join(lines)))
+    return Group(*parts)
+
+
 def mapping_view(result: StepResult) -> RenderableType | None:
     """For the weights step: the tensors matched by structure (or taken from the edited file) row by row,
     since those need the porter's eye, and only a count of those matched by name."""
@@ -134,7 +156,8 @@ def result_view(result: StepResult | None, width: int, history: str = "") -> Ren
         parts.append(Text(f"History: {history} (an earlier run; not this run's verdict)", style="dim"))
     for warning in result.warnings:
         parts.append(Text(f"⚠ {warning}", style="yellow"))
-    for view in (divergence_view(result, width), lint_view(result), mapping_view(result)):
+    views = (divergence_view(result, width), training_view(result, width), lint_view(result), mapping_view(result))
+    for view in views:
         if view is not None:
             parts.append(view)
     if result.evidence:

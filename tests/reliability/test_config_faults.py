@@ -12,6 +12,8 @@ import pytest
 from harness import EXIT_ERROR, assert_sound, run_check, run_cli
 from workspaces import copy_demo, set_config
 
+from paddle_port_checks.catalogue import STEPS
+
 CONFIG = "paddle_port.toml"
 REFERENCE_MODEL = 'model = "demo_port.torch_model:resnet18"'
 PADDLE_MODEL = 'model = "demo_port.paddle_model:resnet18"'
@@ -66,7 +68,7 @@ def test_a_bad_config_value_is_one_line_naming_file_and_key(demo: Path, fault: s
 
 BAD_ARGUMENTS = {
     "unknown step name": (["run", "bogus"], ["unknown step 'bogus'", "forward"]),
-    "step number out of range": (["run", "9"], ["unknown step '9'"]),
+    "step number out of range": (["run", str(len(STEPS) + 1)], [f"unknown step '{len(STEPS) + 1}'"]),
     "unknown device flag": (["run", "forward", "--device", "tpu"], ["--device", "'tpu'"]),
 }
 
