@@ -30,8 +30,10 @@ from paddle_port_checks.training_sides import PaddleTraining, TorchTraining, ite
 # The loss curve is held to `[thresholds] train` relative to each loss (default 1 %): a faithful ResNet-18 twin's
 # float32 rounding grows from 7e-7 at loss_1 to 8.8e-3 (0.4 %) at loss_9, 10 iterations at batch 4 on the demo;
 # a wrong optimizer or learning rate parts by far more.
-# A metric after the same short run is the same arithmetic on (nearly) the same logits: equal.
-METRIC_THRESHOLD = 1e-6
+# A metric after the same short run is the same arithmetic on nearly the same logits: the losses agree within
+# rounding, yet a sample whose two best classes are that close may flip (seen on the demo in CI, one run in a
+# few): the metric may move by one sample of the set it is taken on, no more.
+METRIC_SLACK = 1e-6
 # A TIPC field is present (1) or not (0): any difference fails.
 PRESENT = 0.5
 
@@ -39,6 +41,14 @@ PRESENT = 0.5
 def _train_samples(context: CheckContext) -> list[Sample]:
     cfg = context.config
     return read_samples(cfg.resolve(cfg.train_list), cfg.resolve(cfg.data_root), cfg.data_format, cfg.label_field)
+
+
+def _eval_size(context: CheckContext, labels: np.ndarray) -> int:
+    """How many samples the eval metric is taken on: the val set's first batches, or the fixed inputs."""
+    if _on_val_set(context):
+        cfg = context.config
+        return max(min(len(context.samples()), cfg.batch_size * cfg.num_batches), 1)
+    return max(int(np.asarray(labels).size), 1)
 
 
 def _on_val_set(context: CheckContext) -> bool:
@@ -153,9 +163,10 @@ def run(context: CheckContext) -> Outcome:
     side = PaddleTraining(context, context.own_paddle_model(), labels)
     outcome = Outcome(ref=ref, paddle=_short_run(context, side, "paddle"))
     rtol = context.config.threshold("train")
+    one_sample = 1.0 / _eval_size(context, labels)
     for key, value in ref.items():
         if key.startswith("eval_"):
-            outcome.thresholds[key], outcome.methods[key] = METRIC_THRESHOLD, "max"
+            outcome.thresholds[key], outcome.methods[key] = one_sample + METRIC_SLACK, "max"
         elif key.startswith("loss_"):  # float32 rounding grows along a run: each loss within rtol of its own size
             outcome.thresholds[key] = rtol * max(float(np.abs(value).max()), float(np.finfo(np.float32).tiny))
     cfg = context.config

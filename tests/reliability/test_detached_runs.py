@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import select
 import signal
 import struct
 import subprocess
@@ -50,11 +51,16 @@ class Terminal:
         )
         os.close(slave)
         self.screen = bytearray()
+        self._closing = threading.Event()
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
 
     def _drain(self) -> None:
-        while True:
+        # Never blocked in read() when the terminal is closed: a read in flight keeps the master open, and the
+        # kernel hangs up only when its last user lets go.
+        while not self._closing.is_set():
+            if not select.select([self.master], [], [], 0.05)[0]:
+                continue
             try:
                 chunk = os.read(self.master, 65536)
             except OSError:
@@ -68,6 +74,8 @@ class Terminal:
 
     def hang_up(self) -> int:
         """Close the terminal, as a dropped connection does; the command's exit status (-SIGHUP if it died of it)."""
+        self._closing.set()
+        self._reader.join(timeout=5)
         os.close(self.master)
         return self.process.wait(timeout=20)
 
