@@ -239,7 +239,7 @@ STEPS: tuple[Step, ...] = (
         keys="loss_0..K-1, eval_<metric>, full_top1, tipc/<field>",
         method="mean",
         threshold=1e-2,
-        rule="loss_i within 1 % of the reference's; eval metric within one sample; full_top1 within 0.15 points; TIPC fields",
+        rule="loss_i within 1 % of the reference's; eval metric ±1 sample; full_top1 within 0.15 points; TIPC fields",
         proves="K training iterations on the small train set ([data] train_list, fixed order; else the fixed "
         "inputs) from the same weights give the same loss curve and the same eval metric after it; the porter's "
         "full-training top-1 accuracies agree within the guide's 0.15 % and the Paddle training log has the TIPC "

@@ -6,7 +6,7 @@ porter's full-training top-1 accuracies agree within the guide's 0.15 % and the 
 log has the TIPC fields loss, avg_reader_cost, avg_batch_cost, avg_ips.
 
 Compares: loss_0..K-1, eval_<metric>, full_top1, tipc/<field>
-Passes when: loss_i within 1 % of the reference's; eval metric within one sample; full_top1 within 0.15 points; TIPC fields
+Passes when: loss_i within 1 % of the reference's; eval metric ±1 sample; full_top1 within 0.15 points; TIPC fields
 Run from the workspace root:  python test_tipc/09_test_train.py [--device gpu:0] [--fresh]
 Evidence: result/train_ref.npy, result/train_paddle.npy, result/log/train_diff.log
 
