@@ -47,7 +47,10 @@ def _eval_size(context: CheckContext, labels: np.ndarray) -> int:
     """How many samples the eval metric is taken on: the val set's first batches, or the fixed inputs."""
     if _on_val_set(context):
         cfg = context.config
-        return max(min(len(context.samples()), cfg.batch_size * cfg.num_batches), 1)
+        first_batches = cfg.batch_size * cfg.num_batches
+        if cfg.reference.loader or cfg.paddle.loader:  # the porter's loaders: no list to count, their batches
+            return first_batches
+        return max(min(len(context.samples()), first_batches), 1)
     return max(int(np.asarray(labels).size), 1)
 
 
