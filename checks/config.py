@@ -249,25 +249,22 @@ def _table(path: Path, raw: dict[str, Any], name: str, required: bool) -> _Reade
     return _Reader(path, raw[name], name)
 
 
+KWARGS_HELP = "an inline table of keyword arguments"
+
+
 def _side(path: Path, raw: dict[str, Any], name: str) -> Side:
     table = _table(path, raw, name, required=True)
+    # Each optional factory of a side comes with its keyword arguments: `dataset` and `dataset_kwargs`, ...
+    factories: dict[str, Any] = {}
+    for name in ("dataset", "loader", "metric", "loss", "optimizer", "scheduler"):
+        factories[name] = table.factory(name, required=False)
+        factories[f"{name}_kwargs"] = table.get(f"{name}_kwargs", dict, {}, KWARGS_HELP)
     side = Side(
         model=table.factory("model", required=True),
-        kwargs=table.get("kwargs", dict, {}, "an inline table of keyword arguments"),
+        kwargs=table.get("kwargs", dict, {}, KWARGS_HELP),
         checkpoint=table.get("checkpoint", str, "", "a path string"),
-        dataset=table.factory("dataset", required=False),
-        dataset_kwargs=table.get("dataset_kwargs", dict, {}, "an inline table of keyword arguments"),
-        loader=table.factory("loader", required=False),
-        loader_kwargs=table.get("loader_kwargs", dict, {}, "an inline table of keyword arguments"),
-        metric=table.factory("metric", required=False),
-        metric_kwargs=table.get("metric_kwargs", dict, {}, "an inline table of keyword arguments"),
         metric_keys=tuple(table.get("metric_keys", list, [], 'a list of names, e.g. ["top1", "top5"]')),
-        loss=table.factory("loss", required=False),
-        loss_kwargs=table.get("loss_kwargs", dict, {}, "an inline table of keyword arguments"),
-        optimizer=table.factory("optimizer", required=False),
-        optimizer_kwargs=table.get("optimizer_kwargs", dict, {}, "an inline table of keyword arguments"),
-        scheduler=table.factory("scheduler", required=False),
-        scheduler_kwargs=table.get("scheduler_kwargs", dict, {}, "an inline table of keyword arguments"),
+        **factories,
     )
     table.reject_unknown(set(Side.__dataclass_fields__))
     return side
@@ -489,7 +486,7 @@ def _predict(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
     }
     for side in ("reference", "paddle"):
         values[f"predict_{side}"] = table.factory(side, required=False)
-        values[f"predict_{side}_kwargs"] = table.get(f"{side}_kwargs", dict, {}, "an inline table of keyword arguments")
+        values[f"predict_{side}_kwargs"] = table.get(f"{side}_kwargs", dict, {}, KWARGS_HELP)
     known = {
         *("sample", "image", "export_dir", "allow_outside", "onednn"),
         *("reference", "reference_kwargs", "paddle", "paddle_kwargs"),

@@ -367,12 +367,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Exit 0 always when nothing is followed; with --follow, the code of the followed steps (as `run`)."""
-    from paddle_port_tui.run_host import orphaned_checks
+    from paddle_port_tui.run_host import orphaned_checks, running_runs
     from paddle_port_tui.run_status import log_tail, running_steps
 
     ws = _open_workspace(args.workspace)
     state = _state(ws)
-    running = running_steps(ws, state)
+    runs = running_runs(ws)
+    running = running_steps(ws, state, runs)
     if args.json:
         from paddle_port_checks.atomic import dumps_strict
 
@@ -388,7 +389,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         console.print(step.line(), markup=False, highlight=False)
         for line in log_tail(ws, step.step) if step.started_at else []:  # a queued step's log is an older run's
             console.print(f"  {line}", markup=False, highlight=False, style="dim")
-    for step_id, pid in orphaned_checks(ws, state):
+    for step_id, pid in orphaned_checks(state, runs):
         console.print(
             f"{step_id}: its check (pid {pid}) runs on, but its host is gone: nobody will record its end; "
             "paddle-port cancel stops it",

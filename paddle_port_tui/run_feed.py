@@ -17,7 +17,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -165,14 +165,6 @@ class FeedFollower:
                 result = read_result(self.ws.root / where)
         path = where if isinstance(where, str) else None
         return Finished(step.id, str(record["status"]), record.get("exit_code"), result, record.get("error"), path)
-
-
-def feed_records(path: Path) -> Iterator[dict[str, Any]]:
-    """Every whole record of a feed file (for tests and `status`)."""
-    with contextlib.suppress(FileNotFoundError), open(path, "rb") as feed:
-        for line in feed:
-            with contextlib.suppress(ValueError):
-                yield json.loads(line)
 
 
 def prune_runs(ws: Workspace, keep: int, alive: Callable[[Path], bool]) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -69,7 +70,7 @@ def launch(ws: Workspace, lock: RunLock, steps: Sequence[str], device: str, fres
     """Start the host of a run whose locks `lock` holds; it inherits them (close ours after this)."""
     folder = run_dir(ws, lock.run_id)
     folder.mkdir(parents=True, exist_ok=True)
-    prune_runs(ws, KEEP_RUNS, alive=_host_in_folder_alive)
+    prune_runs(ws, KEEP_RUNS, alive=lambda folder: (found := _recorded_host(folder)) is not None and found[0].alive())
     argv = [sys.executable, "-m", "paddle_port_tui.run_host", str(ws.root), "--run-id", lock.run_id]
     argv += ["--lock-fds", ",".join(str(fd) for fd in lock.fds)]
     if device:
@@ -92,11 +93,17 @@ def launch(ws: Workspace, lock: RunLock, steps: Sequence[str], device: str, fres
 
 def found_host(ws: Workspace, run_id: str) -> RunHost | None:
     """The host of a run started by another face (the wizard reopened, `paddle-port status`), if recorded."""
-    folder = run_dir(ws, run_id)
-    record = _host_record(folder)
-    if record is None or not isinstance(record.get("pid"), int):
-        return None
-    return RunHost(record["pid"], str(record.get("started_at", "")), folder)
+    found = _recorded_host(run_dir(ws, run_id))
+    return found[0] if found is not None else None
+
+
+def _recorded_host(folder: Path) -> tuple[RunHost, dict[str, Any]] | None:
+    """The host a run folder's host.json names, with that record (read once)."""
+    with contextlib.suppress(OSError, ValueError):
+        record = json.loads((folder / HOST_NAME).read_text(encoding="utf-8"))
+        if isinstance(record, dict) and isinstance(record.get("pid"), int):
+            return RunHost(record["pid"], str(record.get("started_at", "")), folder), record
+    return None
 
 
 @dataclass(frozen=True)
@@ -115,39 +122,24 @@ def running_runs(ws: Workspace) -> list[RunningRun]:
     found = []
     with contextlib.suppress(FileNotFoundError):
         for folder in (ws.state_dir / "runs").iterdir():
-            record = _host_record(folder) or {}
-            host = found_host(ws, folder.name)
-            if host is None or not host.alive():
+            recorded = _recorded_host(folder)
+            if recorded is None or not recorded[0].alive():
                 continue
+            host, record = recorded
             steps = [str(step) for step in record.get("steps") or []]
             found.append(RunningRun(folder.name, host, steps, str(record.get("device") or "")))
     return sorted(found, key=lambda run: run.host.started_at)
 
 
-def orphaned_checks(ws: Workspace, state: State) -> list[tuple[str, int]]:
+def orphaned_checks(state: State, runs: Sequence[RunningRun]) -> list[tuple[str, int]]:
     """(step, check pid) of checks still running whose host is gone (killed with -9): nobody records their
-    end, and they hold their steps' locks; `paddle-port cancel` stops them."""
-    hosts = {run.run_id for run in running_runs(ws)}
+    end, and they hold their steps' locks; `paddle-port cancel` stops them. `runs`: the running runs."""
+    hosts = {run.run_id for run in runs}
     return [
         (step_id, record.pid)
         for step_id, record in state.steps.items()
         if record.status == "running" and record.run_id not in hosts and record.pid is not None and run_alive(record)
     ]
-
-
-def _host_record(folder: Path) -> dict[str, Any] | None:
-    import json
-
-    with contextlib.suppress(OSError, ValueError):
-        record = json.loads((folder / HOST_NAME).read_text(encoding="utf-8"))
-        return record if isinstance(record, dict) else None
-    return None
-
-
-def _host_in_folder_alive(folder: Path) -> bool:
-    record = _host_record(folder) or {}
-    pid = record.get("pid")
-    return isinstance(pid, int) and process_alive(pid, str(record.get("started_at", "")))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,9 +63,9 @@ class RunLock:
                 path = lock_path(self.ws, step_id)
                 while (fd := _try_lock(path)) is None:
                     if on_wait is None:
-                        raise WorkspaceBusy(busy_line(path, step_id))
+                        raise WorkspaceBusy(busy_line(self.ws, step_id))
                     if not told:
-                        on_wait(f"{busy_line(path, step_id)}; waiting…")
+                        on_wait(f"{busy_line(self.ws, step_id)}; waiting…")
                         told = True
                     time.sleep(POLL_S)
                 self.fds.append(fd)
@@ -128,13 +128,11 @@ def holder(ws: Workspace, step_id: str) -> dict[str, Any] | None:
     return None
 
 
-def busy_line(path: os.PathLike[str], step_id: str) -> str:
+def busy_line(ws: Workspace, step_id: str) -> str:
     """'another paddle-port run (pid 1234, check pid 1240, run 3f2a9c01, started 12:01:02, steps forward data)
     is running forward'."""
-    found: Any = None
-    with contextlib.suppress(OSError, ValueError), open(path, encoding="utf-8") as file:
-        found = json.load(file)
-    if not isinstance(found, dict):  # written between its lock and its JSON: nothing to say yet
+    found = holder(ws, step_id)
+    if found is None:  # written between its lock and its JSON: nothing to say yet
         return f"another paddle-port run is running {step_id}"
     parts = [f"pid {found.get('pid')}"]
     if found.get("worker_pid"):

@@ -19,7 +19,7 @@ from paddle_port_checks.catalogue import step_by_id
 
 from .child_output import plain
 from .flow import FlowListener, FlowRun
-from .run_host import orphaned_checks, running_runs
+from .run_host import RunningRun, orphaned_checks, running_runs
 from .run_lock import local_clock
 from .runner import Finished
 from .state import State, refresh_state, settle_abandoned_runs
@@ -48,10 +48,10 @@ class RunningStep:
         return f"{self.step}: running since {local_clock(self.started_at)} ({processes}); log {self.log}"
 
 
-def running_steps(ws: Workspace, state: State) -> list[RunningStep]:
-    """Every step whose run still goes on, in flow order within each run."""
+def running_steps(ws: Workspace, state: State, runs: Sequence[RunningRun]) -> list[RunningStep]:
+    """Every step of the running `runs` that runs or waits its turn, in flow order within each run."""
     steps: list[RunningStep] = []
-    for running in running_runs(ws):
+    for running in runs:
         for step_id in running.steps:
             record = state.steps.get(step_id)
             log = ws.relative(ws.log_path(step_id))
@@ -92,10 +92,11 @@ def cancel(ws: Workspace, state: State, step_ids: Sequence[str]) -> list[tuple[s
     check whose host is gone is killed with its process group. (step, what became of it) for each step that
     was running or queued."""
     wanted = {step_by_id(name).id for name in step_ids}
-    runs = [run for run in running_runs(ws) if not wanted or wanted & set(run.steps)]
-    begun = {step.step: step.started_at is not None for step in running_steps(ws, state)}
+    every_run = running_runs(ws)
+    runs = [run for run in every_run if not wanted or wanted & set(run.steps)]
+    begun = {step.step: step.started_at is not None for step in running_steps(ws, state, runs)}
     ours = [step for run in runs for step in run.steps if step in begun]
-    orphans = [(step, pid) for step, pid in orphaned_checks(ws, state) if not wanted or step in wanted]
+    orphans = [(step, pid) for step, pid in orphaned_checks(state, every_run) if not wanted or step in wanted]
     for running in runs:
         running.host.cancel()
     for _, pid in orphans:

@@ -11,12 +11,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import psutil
 from fake_checks import FakeCheck, write_fake_workspace
 
-from paddle_port_tui.run_lock import lock_path
+from paddle_port_tui.run_lock import holder, lock_path
 from paddle_port_tui.state import interrupted_reason, load_state
 from paddle_port_tui.workspace import Workspace
 
@@ -48,8 +48,10 @@ def read_until(stream: IO[str] | None, text: str, timeout: float = 30) -> str:
     raise AssertionError(f"{text!r} never came; got {''.join(seen)!r}")
 
 
-def lock_holder(ws: Workspace) -> dict[str, object]:
-    return json.loads(lock_path(ws, "forward").read_text(encoding="utf-8"))
+def lock_holder(ws: Workspace) -> dict[str, Any]:
+    found = holder(ws, "forward")
+    assert found is not None, "forward's lock file holds no holder"
+    return found
 
 
 def wait_gone(pid: int, timeout: float = 10) -> None:
