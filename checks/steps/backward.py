@@ -9,6 +9,7 @@ torch's own convention would have put them apart is reported beside, so the drif
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import time
@@ -35,6 +36,7 @@ STATE, GRAD, EVAL = "state/", "grad/", "eval/"
 FACTS, SMALLEST_N, OWN_VARIANCE, OWN_EVAL = "facts", "smallest_n", "torch_running_var/", "torch_eval/"
 # A learning rate is a schedule's exact arithmetic: equal up to float64 rounding, whatever its size.
 LR_RTOL = 1e-6
+UNTRAINED = "untrained_paddle_model"  # Outcome.handed: the twin as built, before the iterations
 
 
 def _reference(context: CheckContext, model: Any, float64: bool = False) -> dict[str, np.ndarray]:
@@ -49,7 +51,8 @@ def _reference(context: CheckContext, model: Any, float64: bool = False) -> dict
         arrays[OWN_VARIANCE + name] = state[name]
         state[name] = variance.tracked[path].detach().cpu().numpy()
     arrays.update({STATE + name: value for name, value in state.items()})
-    arrays.update({OWN_EVAL + name: value for name, value in side.eval_outputs().items()})
+    if not float64:  # torch's own eval output is for the drift figures, which the replay does not redo
+        arrays.update({OWN_EVAL + name: value for name, value in side.eval_outputs().items()})
     with variance.swapped_in():
         arrays.update({EVAL + name: value for name, value in side.eval_outputs().items()})
     assert side.labels is not None  # made by the first loss
@@ -64,8 +67,14 @@ def run(context: CheckContext) -> Outcome:
     cached = context.reference_arrays(
         lambda: _reference(context, context.reference_model()), context.inputs().digest(), identity
     )
-    side = PaddleTraining(context, context.own_paddle_model(), cached[LABELS_KEY])
+    model = context.own_paddle_model()
+    # Kept before training, for the layer lint and a float64 replay: building the twin again costs more than
+    # the copy (the demo's ResNet-18: 1.1 s, its initializers and the converted weights, against 0.05 s).
+    untrained = copy.deepcopy(model)
+    side = PaddleTraining(context, model, cached[LABELS_KEY])
     outcome = _compared(context, cached, side, context.warn)
+    outcome.handed[UNTRAINED] = untrained
+    outcome.unsaved = {key for key in outcome.ref if key.startswith(("grad/", "param/", "buffer/"))}
     for key, value in outcome.ref.items():
         if key.startswith("lr_"):
             outcome.thresholds[key], outcome.methods[key] = LR_RTOL * abs(float(value)), "max"
@@ -78,7 +87,7 @@ def run(context: CheckContext) -> Outcome:
         "mode": context.config.train_mode,
         **facts,
     }
-    outcome.lint = [*_layer_findings(context), *lint_training(facts["reference"], facts["paddle"])]
+    outcome.lint = [*_layer_findings(context, untrained), *lint_training(facts["reference"], facts["paddle"])]
     return outcome
 
 
@@ -177,12 +186,15 @@ def _eval(
     distance from the reference's own eval output is the drift that convention alone explains."""
     names = context.config.output_names
     ref, ours, notes = pair_outputs(_prefixed(cached, EVAL), paddle_eval, names)
-    own, ours_again, _ = pair_outputs(_prefixed(cached, OWN_EVAL), paddle_eval, names)
     for note in notes:
         warn(note)
     for name in ref:
         outcome.ref[f"eval/{name}"], outcome.paddle[f"eval/{name}"] = ref[name], ours[name]
         outcome.float_outputs.add(f"eval/{name}")
+    torch_eval = _prefixed(cached, OWN_EVAL)
+    if not torch_eval:  # a float64 replay's reference: the drift figures are the float32 run's
+        return
+    own, ours_again, _ = pair_outputs(torch_eval, paddle_eval, names)
     drift = {
         name: float(np.abs(own[name].astype(np.float64) - ours_again[name]).mean())
         for name in own
@@ -191,13 +203,14 @@ def _eval(
     outcome.details["eval_drift_torch_convention"] = drift
 
 
-def _layer_findings(context: CheckContext) -> list[Any]:
-    """The layer lint (BatchNorm momentum among it), from the forward step's cache while the models are the same."""
+def _layer_findings(context: CheckContext, paddle_model: Any) -> list[Any]:
+    """The layer lint (BatchNorm momentum among it), from the forward step's cache while the models are the same;
+    else of `paddle_model` (the lint runs no forward: a twin in training mode reads as one in eval mode)."""
     findings = stored_findings(context)
     if findings is None:
         from paddle_port_checks.lint import lint
 
-        findings = lint(context.reference_model(context.device), context.paddle_model())
+        findings = lint(context.reference_model(context.device), paddle_model)
         store_findings(context, findings)
     return findings
 
@@ -262,7 +275,8 @@ def _float64_replay(context: CheckContext, outcome: Outcome, diffs: list[KeyDiff
     faithful twin's float64 difference collapses by orders of magnitude and a real one does not move."""
     started = time.monotonic()  # the Paddle model built for sizing is the replay's own: counted in its time
     failing = {diff.key for diff in diffs if not diff.passed and diff.problem is None}
-    paddle32 = functools.cache(context.own_paddle_model)  # sized for memory only when the replay would run
+    untrained = outcome.handed.get(UNTRAINED)
+    paddle32 = (lambda: untrained) if untrained is not None else functools.cache(context.own_paddle_model)
     reason = replay.not_run_because(context, "" if failing else "every key agrees in float32", paddle32)
     if reason:
         outcome.details["float64_replay"] = reason
