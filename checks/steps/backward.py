@@ -275,8 +275,13 @@ def _float64_replay(context: CheckContext, outcome: Outcome, diffs: list[KeyDiff
     faithful twin's float64 difference collapses by orders of magnitude and a real one does not move."""
     started = time.monotonic()  # the Paddle model built for sizing is the replay's own: counted in its time
     failing = {diff.key for diff in diffs if not diff.passed and diff.problem is None}
-    untrained = outcome.handed.get(UNTRAINED)
-    paddle32 = (lambda: untrained) if untrained is not None else functools.cache(context.own_paddle_model)
+    built = functools.cache(context.own_paddle_model)  # sized for memory only when the replay would run
+
+    def paddle32() -> Any:
+        """The float32 twin before its iterations: the one `run` kept, else built again."""
+        kept = outcome.handed.get(UNTRAINED)
+        return kept if kept is not None else built()
+
     reason = replay.not_run_because(context, "" if failing else "every key agrees in float32", paddle32)
     if reason:
         outcome.details["float64_replay"] = reason
