@@ -254,6 +254,30 @@ STEPS: tuple[Step, ...] = (
         ),
         depends_on=("backward",),
     ),
+    Step(
+        number=10,
+        id="tipc",
+        title="TIPC basic train-inference test (lite_train_lite_infer)",
+        template="check.py.j2",
+        keys="train/<gpus>, eval/<gpus>, export/<gpus>, infer/<gpus>/<device>_bs<n>, total_seconds, predict_vs_infer/*",
+        method="max",
+        threshold=1e-5,
+        rule="every command run successfully, no traceback in its log; total <= 600 s; predict and infer agree",
+        proves="The port's own programs pass the TIPC test its readers will run: test_tipc/prepare.sh and "
+        "test_train_inference_python.sh with the generated test_tipc/configs/<model>/train_infer_python.txt train, "
+        "evaluate, export and run Paddle Inference, every command successfully, within ten minutes; with [tipc] "
+        "predict, the training-engine prediction program and the inference program give the same class and "
+        "probability (<= 1e-5) on one image.",
+        porter_writes="[tipc] train, eval, export, infer (scripts with fixed arguments, tutorial layout by default), "
+        "optionally predict, gpu_list, epochs, batch_size, data_path, image and [tipc.flags] for flag names.",
+        pitfalls=(
+            "Paddle 3 exports inference.json (PIR), not inference.pdmodel: an infer.py for Paddle 2 fails.",
+            "The official runner's shell exits 0 when a command failed: only results_python.log tells.",
+            "A program that catches its own exception exits 0 with a traceback in its log.",
+            "--benchmark needs AutoLog, which is not on PyPI: keep it False.",
+        ),
+        depends_on=("predict",),
+    ),
 )
 
 

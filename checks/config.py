@@ -15,6 +15,7 @@ from typing import Any
 
 from .catalogue import DEFAULT_MAPPING_FILE, DEFAULT_THRESHOLDS, STEP_IDS, STEPS
 from .samples import DATA_FORMATS
+from .tipc_settings import DEFAULT_FLAGS, LITE_TRAIN_MODES, TIPC_MODES, TipcSettings
 
 CONFIG_NAME = "paddle_port.toml"
 
@@ -160,6 +161,7 @@ class Config:
     thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     # [thresholds.<step>] tables: step -> {"*" (the step's own atol/rtol) or a key: its Tolerance}
     tolerances: dict[str, dict[str, Tolerance]] = field(default_factory=dict)
+    tipc: TipcSettings = field(default_factory=TipcSettings)
 
     @property
     def root(self) -> Path:
@@ -430,7 +432,7 @@ def _weights(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
 
 TABLES = (
     *("reference", "paddle", "input", "inputs", "outputs", "data", "weights", "predict", "run", "train"),
-    "thresholds",
+    *("tipc", "thresholds"),
 )
 
 
@@ -459,6 +461,103 @@ def _train(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
         | {"accuracy_tolerance", "reference_log", "paddle_log"}
     )
     return values
+
+
+# The TIPC config splits a line on ":" and its values on "|": neither may appear inside a value.
+_TIPC_SEPARATORS = (":", "|")
+
+
+def _tipc_text(table: _Reader, name: str, default: str, expected: str) -> str:
+    value: str = table.get(name, str, default, expected)
+    bad = [sep for sep in _TIPC_SEPARATORS if sep in value]
+    if bad or "\n" in value:
+        shown = repr(bad[0]) if bad else "a line break"
+        raise table.fail(name, f"cannot hold {shown}: the TIPC config splits its lines on ':' and '|'; got {value!r}")
+    return value.strip()
+
+
+def _per_mode(table: _Reader, name: str, default: dict[str, int]) -> dict[str, int]:
+    """`epochs = 2` (the lite modes) or `epochs = { lite_train_lite_infer = 2, whole_train_whole_infer = 90 }`."""
+    value = table.get(name, (int, dict), default, "a positive integer, or a table of them by TIPC mode")
+    by_mode = dict.fromkeys(LITE_TRAIN_MODES, value) if isinstance(value, int) else dict(value)
+    for mode, number in by_mode.items():
+        if mode not in TIPC_MODES:
+            raise table.fail(f"{name}.{mode}", f"unknown TIPC mode; expected one of {', '.join(TIPC_MODES)}")
+        if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
+            raise table.fail(
+                f"{name}.{mode}" if isinstance(value, dict) else name, f"expected a positive integer, got {number!r}"
+            )
+    return by_mode
+
+
+def _tipc(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    table = _table(path, raw, "tipc", required=False)
+    defaults = TipcSettings()
+    texts = {
+        name: _tipc_text(table, name, getattr(defaults, name), expected)
+        for name, expected in (
+            ("model_name", "a model name"),
+            ("python", "an interpreter name or path"),
+            ("train", 'a workspace-relative script with optional arguments, e.g. "train.py"'),
+            ("eval", 'a script with optional arguments, e.g. "train.py --test-only" ("" = no eval)'),
+            ("export", 'a script, e.g. "tools/export_model.py"'),
+            ("infer", 'a script, e.g. "deploy/inference_python/infer.py"'),
+            ("predict", 'a script, e.g. "tools/predict.py" ("" = none)'),
+            ("pretrained", "a path to start weights"),
+            ("train_model_name", 'a file name, e.g. "latest.pdparams"'),
+            ("data_path", "a path"),
+            ("image", "a path to an image"),
+            ("train_model", "a path to trained weights (whole_infer)"),
+        )
+    }
+    for name in ("train", "export", "infer"):
+        if not texts[name]:
+            raise table.fail(name, "is required: the TIPC test runs it")
+    gpu_list = table.get("gpu_list", str, defaults.gpu_list, 'entries separated by "|", e.g. "-1|0|0,1"')
+    entries = gpu_list.split("|")
+    if not all(entry == "-1" or all(part.isdigit() for part in entry.split(",")) for entry in entries):
+        raise table.fail(
+            "gpu_list", f'expected entries of -1 (CPU), a card (0) or cards (0,1) split by "|", got {gpu_list!r}'
+        )
+    device_values = table.get(
+        "device_values", list, list(defaults.device_values), "two strings: [on a GPU, on the CPU]"
+    )
+    if len(device_values) != 2 or not all(
+        isinstance(v, str) and v and ":" not in v and "|" not in v for v in device_values
+    ):
+        raise table.fail(
+            "device_values", f'expected two strings without ":" or "|", e.g. ["gpu", "cpu"], got {device_values!r}'
+        )
+    sizes = table.get("infer_batch_sizes", list, list(defaults.infer_batch_sizes), "a list of positive integers")
+    if not sizes or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes):
+        raise table.fail("infer_batch_sizes", f"expected a list of positive integers, got {sizes!r}")
+    use_gpu = table.get("infer_use_gpu", list, list(defaults.infer_use_gpu), "a list of true/false")
+    if not use_gpu or not all(isinstance(flag, bool) for flag in use_gpu):
+        raise table.fail("infer_use_gpu", f"expected a list of true/false, got {use_gpu!r}")
+    mode = table.get("mode", str, defaults.mode, f"one of {', '.join(TIPC_MODES)}")
+    if mode not in TIPC_MODES:
+        raise table.fail("mode", f"expected one of {', '.join(TIPC_MODES)}, got {mode!r}")
+    time_limit = float(table.get("time_limit_s", (int, float), defaults.time_limit_s, "a number of seconds"))
+    if not time_limit > 0:
+        raise table.fail("time_limit_s", f"expected a number of seconds > 0, got {time_limit!r}")
+    flags_table = _Reader(path, table.get("flags", dict, {}, "a table of flag names"), "tipc.flags")
+    flags = {name: _tipc_text(flags_table, name, default, "a flag name") for name, default in DEFAULT_FLAGS.items()}
+    flags_table.reject_unknown(set(DEFAULT_FLAGS))
+    settings = TipcSettings(
+        **texts,
+        gpu_list=gpu_list,
+        device_values=(device_values[0], device_values[1]),
+        epochs=_per_mode(table, "epochs", defaults.epochs),
+        batch_size=_per_mode(table, "batch_size", defaults.batch_size),
+        infer_batch_sizes=tuple(sizes),
+        infer_use_gpu=tuple(use_gpu),
+        benchmark=table.get("benchmark", bool, False, "true or false"),
+        mode=mode,
+        time_limit_s=time_limit,
+        flags=flags,
+    )
+    table.reject_unknown(set(TipcSettings.__dataclass_fields__))
+    return {"tipc": settings}
 
 
 def _check_paired_training(path: Path, reference: Side, paddle: Side) -> None:
@@ -612,6 +711,7 @@ def parse_config(text: str, path: Path | str) -> Config:
         **_predict(path, raw),
         **_run(path, raw),
         **_train(path, raw),
+        **_tipc(path, raw),
         **_thresholds(path, raw),
     )
     _check_paired_training(path, config.reference, config.paddle)

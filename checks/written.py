@@ -115,6 +115,12 @@ class lock_manifest:  # noqa: N801 (a context manager read as a verb: `with lock
         self._file.close()
 
 
+def written_unchanged(result_dir: Path, path: Path) -> bool:
+    """Whether paddle-port wrote this file and nobody changed it since (what may be rewritten in place)."""
+    recorded = _read(result_dir).get(_manifest_key(result_dir.parent, path))
+    return recorded is not None and path.is_file() and _unchanged(recorded, path)
+
+
 def _make_way(result_dir: Path, paths: Iterable[Path], known: set[Path], remove_ours: bool) -> list[str]:
     with lock_manifest(result_dir):
         return make_way_locked(result_dir, paths, known, remove_ours)

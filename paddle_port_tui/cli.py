@@ -506,7 +506,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from paddle_port_tui.demo import DemoError, make_checkpoint, write_demo
+    from paddle_port_tui.demo import DemoError, demo_model, make_checkpoint, write_demo
 
     notes = sys.stderr if args.json else sys.stdout
     try:
@@ -518,7 +518,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except DemoError as error:
         raise UsageError(str(error)) from None
     if args.headless:
-        return run_steps(ws, _selected_steps([]), args.device, False, args.json)
+        return run_steps(ws, _selected_steps(list(demo_model(args.model).steps)), args.device, False, args.json)
     return _open_wizard(ws)
 
 

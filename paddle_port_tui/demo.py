@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from paddle_port_checks.catalogue import STEPS
 from paddle_port_checks.config import CONFIG_NAME
 
 SKIPPED_PARTS = {"__pycache__", ".pytest_cache"}
@@ -26,7 +27,12 @@ class DemoModel:
     config: str  # its config, written as paddle_port.toml at the workspace root
     checkpoint_module: str  # `python -m <it> --out weights/reference.pth`, run in the workspace
     excluded: tuple[str, ...] = ()  # folders inside an entry that belong to another demo
+    # The steps `demo --headless` runs: the resnet demo is a complete TIPC port, the others have no TIPC programs.
+    steps: tuple[str, ...] = ()  # () = every step
 
+
+# Every step but the TIPC test, which runs a port's own train/export/infer programs.
+CHECK_STEPS = tuple(step.id for step in STEPS if step.id != "tipc")
 
 DEMOS: dict[str, DemoModel] = {
     "resnet": DemoModel(
@@ -39,11 +45,13 @@ DEMOS: dict[str, DemoModel] = {
         entries=("demo_port/__init__.py", "demo_port/training.py", "demo_port/text", "lite_text", "lite_text.txt"),
         config="demo_port/text/paddle_port.toml",
         checkpoint_module="demo_port.text.make_checkpoint",
+        steps=CHECK_STEPS,
     ),
     "sequence": DemoModel(
         entries=("demo_port/__init__.py", "demo_port/training.py", "demo_port/sequence", "lite_seq", "lite_seq.txt"),
         config="demo_port/sequence/paddle_port.toml",
         checkpoint_module="demo_port.sequence.make_checkpoint",
+        steps=CHECK_STEPS,
     ),
 }
 DEMO_MODELS = tuple(DEMOS)
@@ -87,7 +95,6 @@ def demo_source(model: str = "resnet") -> Path:
 
 def demo_files(source: Path, model: str = "resnet") -> dict[str, bytes]:
     """Relative path -> content of every file the demo workspace gets, rendered scripts included."""
-    from paddle_port_checks.catalogue import STEPS
     from paddle_port_tui.generate import render_script
 
     demo = demo_model(model)

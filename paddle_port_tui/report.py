@@ -62,6 +62,7 @@ def build_report(ws: Workspace, state: State) -> dict[str, Any]:
                 "first_divergence": to_json(result.first_divergence) if result else None,
                 # In the result's own order (the keys above are failing first): the backward step's charts.
                 "training": _training(result),
+                "tipc": _tipc(result),
                 "findings": [group.to_json() for group in row.findings],
             }
         )
@@ -84,6 +85,61 @@ def _training(result: Any) -> dict[str, Any] | None:
 
     series = training_series(result.step, to_json(result.keys)) if result is not None else None
     return series.to_json() if series is not None else None
+
+
+def _tipc(result: Any) -> dict[str, Any] | None:
+    """The tipc step's commands as the wizard's table shows them (tipc_table.py), in plain cells, with the
+    total time and predict's answer beside infer's; None for another step."""
+    from paddle_port_tui.tipc_table import cells, commands_from_result, tipc_details
+
+    details = tipc_details(result)
+    if details is None:
+        return None
+    logs = str(details.get("output") or "")
+    rows = [
+        {"cells": [str(cell) for cell in cells(row, logs)] + [row.note], "failed": row.failed}
+        for row in commands_from_result(result)
+    ]
+    total = f"{details.get('mode')}: {details.get('total_seconds')} s in all (limit {details.get('time_limit_s')} s)"
+    return {"total": total, "logs": logs, "rows": rows, "prediction": _prediction_line(details)}
+
+
+def _prediction_line(tipc: dict[str, Any]) -> str:
+    """predict's and infer's answers side by side, "" without [tipc] predict."""
+    prediction = tipc.get("prediction") or {}
+    ours_answer, their_answer = prediction.get("predict"), prediction.get("infer")
+    if not isinstance(ours_answer, list) or not isinstance(their_answer, list):
+        return ""
+    if len(ours_answer) != 2 or len(their_answer) != 2:
+        return ""
+    (ours, prob), (theirs, their_prob) = ours_answer, their_answer
+    engine = f"predict (training engine): class {ours}, prob {prob:.8f}"
+    return f"{engine}; infer (Paddle Inference): class {theirs}, prob {their_prob:.8f}"
+
+
+def _md_tipc(tipc: dict[str, Any] | None) -> list[str]:
+    from paddle_port_tui.tipc_table import HEADINGS
+
+    if not tipc:
+        return []
+    lines = ["", f"TIPC commands, {_md(tipc['total'])} (logs in `{_md(tipc['logs'])}/`):", ""]
+    lines += ["| " + " | ".join((*HEADINGS, "why")) + " |", "|" + "---|" * (len(HEADINGS) + 1)]
+    lines += ["| " + " | ".join(_md(cell) for cell in row["cells"]) + " |" for row in tipc["rows"]]
+    return [*lines, "", _md(tipc["prediction"])] if tipc["prediction"] else lines
+
+
+def _html_tipc(tipc: dict[str, Any] | None) -> list[str]:
+    from paddle_port_tui.tipc_table import HEADINGS
+
+    if not tipc:
+        return []
+    out = [f"<p>TIPC commands, {_h(tipc['total'])} (logs in <code>{_h(tipc['logs'])}/</code>):</p><table><tr>"]
+    out.append("".join(f"<th>{_h(name)}</th>" for name in (*HEADINGS, "why")) + "</tr>")
+    for row in tipc["rows"]:
+        style = ' class="failed"' if row["failed"] else ""
+        out.append(f"<tr{style}>" + "".join(f"<td>{_h(cell)}</td>" for cell in row["cells"]) + "</tr>")
+    out.append("</table>")
+    return [*out, f"<p>{_h(tipc['prediction'])}</p>"] if tipc["prediction"] else out
 
 
 def _divergence_line(divergence: dict[str, Any]) -> str:
@@ -231,6 +287,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             chart = text_chart(divergence["layers"], 72, 12, divergent_index(divergence))
             lines += ["", "Per-layer mean difference (log scale, X = first divergence):", "", "```", *chart, "```"]
         lines += _md_training(step.get("training"))
+        lines += _md_tipc(step.get("tipc"))
         if step["evidence"] or step["log"]:
             paths = [path for path in [*step["evidence"], step["log"]] if path]
             lines += ["", "Evidence: " + ", ".join(f"`{_md(path)}`" for path in paths)]
@@ -377,6 +434,7 @@ def to_html(report: dict[str, Any]) -> str:
             out.append("<p>Per-layer mean difference along the depth (log scale), first divergence marked:</p>")
             out.append(svg_chart(divergence["layers"], divergent_index(divergence)))
         out += _html_training(step.get("training"))
+        out += _html_tipc(step.get("tipc"))
         paths = [path for path in [*step["evidence"], step["log"]] if path]
         if paths:
             out.append("<p>Evidence: " + ", ".join(f"<code>{_h(path)}</code>" for path in paths) + "</p>")

@@ -124,8 +124,8 @@ async def test_the_wizard_shows_the_warning_in_the_step_list_title_result_and_ch
     app = wizard_app(bn_twin)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.2)
-        assert step_list_text(app, "forward") == "1 forward ✓ passed\n  ⚠ 1 warning"
-        assert "1 ✓⚠ forward" in plain(app.screen.query_one("#step-strip", Static).content)  # the narrow strip
+        assert step_list_text(app, "forward") == " 1 forward ✓ passed\n  ⚠ 1 warning"
+        assert "1✓⚠ forward" in plain(app.screen.query_one("#step-strip", Static).content)  # the narrow strip
         title = plain(app.screen.page("forward").query_one(".step-title", Static).content)
         assert "✓ passed · 1 warning" in title
         result = await result_text(pilot, "forward")

@@ -122,7 +122,7 @@ async def test_the_wizard_shows_the_failed_run_not_the_pass_before_it(tmp_path, 
     app = wizard_app(ws)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.2)
-        assert step_list_text(app, "forward") == "1 forward ! error"
+        assert step_list_text(app, "forward") == " 1 forward ! error"
         text = await result_text(pilot, "forward")
     assert REASONS["segfault"] in text and "No result yet" not in text and PASSING_NUMBER not in text
     assert f"History: last passed {passed.finished_at[5:16].replace('T', ' ')}" in text

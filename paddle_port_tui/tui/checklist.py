@@ -28,7 +28,7 @@ def evidence_lines(app: WizardHost) -> RenderableType:
     lines = []
     for step in STEPS:
         paths = app.step_row(step.id).evidence
-        line = Text(f"{step.number} {step.id:<8} ", style="bold")
+        line = Text(f"{step.number:>2} {step.id:<8} ", style="bold")
         line.append(", ".join(paths) if paths else "no evidence yet", style="" if paths else "dim")
         lines.append(line)
     return Group(Text("Evidence", style="bold underline"), *lines)
@@ -65,6 +65,7 @@ class ChecklistScreen(Screen[None]):
         with VerticalScroll(id="checklist-body"):
             yield Static("", id="checklist-table")
             yield Static("", id="checklist-findings")
+            yield Static("", id="checklist-tipc")
             yield Static("", id="checklist-evidence")
             yield Static("", id="checklist-exports")
         yield Footer()
@@ -88,6 +89,12 @@ class ChecklistScreen(Screen[None]):
         shown = self.query_one("#checklist-findings", Static)
         shown.display = findings is not None
         shown.update(findings or "")
+        from paddle_port_tui.tipc_table import tipc_summary
+
+        tipc = tipc_summary(app.step_row("tipc").result)  # the delivery test's commands, as the report has them
+        shown = self.query_one("#checklist-tipc", Static)
+        shown.display = tipc is not None
+        shown.update(tipc or "")
         self.query_one("#checklist-evidence", Static).update(evidence_lines(app))
 
     def action_back(self) -> None:

@@ -1,5 +1,5 @@
-"""Small modal screens: help (F1), the device picker, the "you edited this script" confirmation, and the
-question on quitting while checks run."""
+"""Small modal screens: help (F1), the device picker, the "you edited this script" confirmation, the
+question on quitting while checks run, and a TIPC command's log."""
 
 from __future__ import annotations
 
@@ -29,20 +29,21 @@ into `test_tipc/`, runs it, and keeps the evidence under `result/`.
 | `d` | pick the device (CPU, each GPU) |
 | `enter` | next step |
 | `escape` | previous step / back |
-| `{first}`-`{last}` | go to a step |
+| `{first}`-`9`, `0` | go to a step (`0` is step 10) |
 | `s` | show or hide the step list (narrow terminals) |
 | `l` | the checklist: export the report, save a screenshot |
 | `ctrl+p` | command palette: every action by name |
 | `ctrl+q` | quit; running checks go on or stop, as you choose (they outlive a dropped SSH session) |
 
 Tabs on a step page: **About** (what it proves, what you write, pitfalls),
-**Output** (live, full log in `.paddle_port/logs/`), **Result** (the table, failing rows first).
+**Output** (live, full log in `.paddle_port/logs/`), **Result** (the table, failing rows first); the tipc
+page adds **Commands** (the TIPC runner's commands as they go; `enter` opens a row's log).
 """
 
 
 def help_text() -> str:
     """The help page, with the flow as the catalogue declares it."""
-    return HELP_TEXT.format(flow=" → ".join(step.id for step in STEPS), first=STEPS[0].number, last=STEPS[-1].number)
+    return HELP_TEXT.format(flow=" → ".join(step.id for step in STEPS), first=STEPS[0].number)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -146,3 +147,35 @@ class QuitWhileRunning(ModalScreen[str | None]):
 
     def action_choose(self, choice: str) -> None:
         self.dismiss(choice)
+
+
+class LogScreen(ModalScreen[None]):
+    """A TIPC command's log (its last lines), from the tipc page's Commands tab; Escape closes it."""
+
+    BINDINGS = [Binding("escape,q", "close", "Close")]
+
+    def __init__(self, title: str, lines: list[str], note: str = "") -> None:
+        super().__init__()
+        self.title_text, self.lines, self.note = title, lines, note
+
+    def compose(self) -> ComposeResult:
+        from rich.text import Text
+        from textual.widgets import RichLog
+
+        with Vertical(id="log-box", classes="dialog"):
+            yield Static(Text(self.title_text, style="bold"), id="log-title")
+            if self.note:
+                yield Static(Text(self.note, style="dim"), id="log-note")
+            yield RichLog(wrap=False, markup=False, highlight=False, id="log-text")
+            yield Static(Text("esc to close", style="dim"), id="log-help")
+
+    def on_mount(self) -> None:
+        from rich.text import Text
+        from textual.widgets import RichLog
+
+        joined = "\n".join(self.lines)
+        text = Text.from_ansi(joined) if "\x1b" in joined or "\r" in joined else Text(joined)
+        self.query_one("#log-text", RichLog).write(text, scroll_end=True)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -143,6 +143,14 @@ def mapping_view(result: StepResult) -> RenderableType | None:
     return Group(*parts)
 
 
+def tipc_view(result: StepResult) -> RenderableType | None:
+    """For the tipc step: each command of the run (failed rows red, with why), the total time against the
+    limit, and the training-engine prediction beside the exported model's."""
+    from paddle_port_tui.tipc_table import tipc_summary
+
+    return tipc_summary(result)
+
+
 def result_view(result: StepResult | None, width: int, history: str = "") -> RenderableType:
     """The result table (failing rows first), warnings, what explains the result, then evidence paths;
     `history` ("last passed 12-01 06:52") under a run that did not pass, never in place of its verdict."""
@@ -156,7 +164,13 @@ def result_view(result: StepResult | None, width: int, history: str = "") -> Ren
         parts.append(Text(f"History: {history} (an earlier run; not this run's verdict)", style="dim"))
     for warning in result.warnings:
         parts.append(Text(f"⚠ {warning}", style="yellow"))
-    views = (divergence_view(result, width), training_view(result, width), lint_view(result), mapping_view(result))
+    views = (
+        divergence_view(result, width),
+        training_view(result, width),
+        lint_view(result),
+        mapping_view(result),
+        tipc_view(result),
+    )
     for view in views:
         if view is not None:
             parts.append(view)

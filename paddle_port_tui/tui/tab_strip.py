@@ -88,4 +88,6 @@ class TabStrip(Widget, can_focus=True):
     def action_move(self, step: int) -> None:
         ids = [tab_id for tab_id, _ in self.tabs]
         index = ids.index(self.active) if self.active in ids else 0
-        self.post_message(self.Chosen(self, ids[(index + step) % len(ids)]))
+        # Marked at once, so keys pressed faster than the owner shows tabs move on from this one.
+        self.active = ids[(index + step) % len(ids)]
+        self.post_message(self.Chosen(self, self.active))

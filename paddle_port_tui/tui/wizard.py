@@ -27,12 +27,17 @@ if TYPE_CHECKING:
 NARROW_BELOW = 100  # columns; under this the step list is one key away, and the strip shows every step
 
 
+def step_key(step: Step) -> str:
+    """The key that shows a step: its number's last digit (0 for step 10)."""
+    return str(step.number % 10)
+
+
 def step_label(step: Step, status: str, findings: str = "") -> Text:
     """`1 forward ✓ passed`: the number, the id and the status as glyph + word (21 columns at most); the
     findings that are part of the verdict on a second line, `  ⚠ 1 warning`, so the first never wraps."""
     from paddle_port_tui.tables import verdict
 
-    label = Text(f"{step.number} {step.id:<7} ").append_text(verdict(status))
+    label = Text(f"{step.number:>2} {step.id:<7} ").append_text(verdict(status))  # 10 steps: numbers aligned
     if findings:
         label.append(f"\n  ⚠ {findings}", style="yellow")
     return label
@@ -47,7 +52,7 @@ def step_strip(statuses: dict[str, str], current: str, width: int, findings: dic
     def cell(step: Step, named: bool) -> Text:
         glyph, style = STATUS_GLYPHS.get(statuses.get(step.id, "pending"), ("?", ""))
         glyph += "⚠" if (findings or {}).get(step.id) else ""
-        label = f"{step.number} {glyph} {step.id}" if named else f"{step.number}{glyph}"
+        label = f"{step.number}{glyph} {step.id}" if named else f"{step.number}{glyph}"
         if step.id == current:  # marked by a character too: the reverse video is lost without colour
             return Text(f"▸{label} ", style=f"{style} reverse")
         return Text(f" {label} ", style=style)
@@ -74,7 +79,8 @@ class WizardScreen(Screen[None]):
         Binding("d", "device", "Device", priority=True),
         Binding("e", "edit", "Edit", priority=True),
         Binding("a", "run_all", "Run all", show=False, priority=True),
-        *(Binding(str(step.number), f"show('{step.id}')", step.title, show=False, priority=True) for step in STEPS),
+        # One key a step: 1-9, and 0 for step 10.
+        *(Binding(step_key(step), f"show('{step.id}')", step.title, show=False, priority=True) for step in STEPS),
     ]
 
     def __init__(self, width: int = 80) -> None:
