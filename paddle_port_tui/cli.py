@@ -150,6 +150,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     _init_parser(commands)
 
+    convert = commands.add_parser(
+        "convert",
+        help="step 0: convert PyTorch source with PaConvert, list what it missed, smoke-import the output",
+        description="Run PaConvert (in the check interpreter) on SRC into DST, then report the convert rate, the "
+        "lines left as torch, each converted file's import on Paddle and the known converter faults with their "
+        "edits. Exit 0 nothing left to do, 1 problems found, 2 bad paths or PaConvert missing.",
+    )
+    convert.add_argument("src", metavar="SRC", help="the PyTorch source folder (never written)")
+    convert.add_argument("--out", required=True, metavar="DST", help="a new or empty folder for Paddle's code")
+    convert.add_argument("--json", action="store_true", help="print one JSON document")
+    convert.add_argument("--fix", action="store_true", help="make the safe edits, print their diff, smoke again")
+    _workspace_arg(convert)
+
     tui = commands.add_parser("tui", help="open the wizard")
     tui.add_argument("dir", nargs="?", default=".", metavar="DIR")
 
@@ -594,6 +607,36 @@ def _flag_hint(key: str, given: dict[str, str], proposed: dict[str, str]) -> str
     return f" (set it with {field.flag})"
 
 
+def cmd_convert(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from paddle_port_tui import convert_report, convert_rules
+    from paddle_port_tui.paconvert import ConvertError, run_paconvert
+    from paddle_port_tui.workspace import Workspace
+
+    python = Workspace(args.workspace).python()
+    notes = sys.stderr if args.json else sys.stdout
+    try:
+        print(f"converting {args.src} with PaConvert ...", file=notes, flush=True)
+        run = run_paconvert(Path(args.src), Path(args.out), python)
+        print(f"importing each converted module with Paddle ({run.dst}) ...", file=notes, flush=True)
+        results = convert_report.smoke(run.dst, python)
+        hits = convert_rules.find(run.dst)
+        diff, fixed = None, None
+        if args.fix:
+            diff = convert_rules.apply(run.dst, hits)
+            fixed = convert_report.smoke(run.dst, python)
+    except ConvertError as error:
+        raise UsageError(str(error)) from None
+    if args.json:
+        from paddle_port_checks.atomic import dumps_strict
+
+        print(dumps_strict(convert_report.document(run, results, hits, diff, fixed), indent=2))
+    else:
+        print("\n".join(convert_report.summary(run, results, hits, diff, fixed)))
+    return EXIT_FAILED if convert_report.problems(run, results, hits, fixed) else EXIT_PASSED
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     from paddle_port_tui.workspace import Workspace
 
@@ -631,6 +674,7 @@ COMMANDS = {
     "doctor": cmd_doctor,
     "demo": cmd_demo,
     "init": cmd_init,
+    "convert": cmd_convert,
     "tui": cmd_tui,
     "serve": cmd_serve,
 }

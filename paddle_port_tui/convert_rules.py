@@ -1,0 +1,198 @@
+"""Known faults of PaConvert 3.3.1's output on Paddle 3.3.1: where they are, the edit, and why.
+
+Each rule was seen in PaConvert's real output (tests/convert_trees/); `apply` makes only the edits marked
+safe, writes each file atomically and returns the unified diff so nothing changes unseen.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from paddle_port_checks.atomic import write_text_atomic
+
+# What paddle.io offers on Paddle 3.3.1 of torch.utils.data's names (PaConvert writes paddle.utils.data.<name>).
+_PADDLE_IO = frozenset(
+    [
+        "Dataset",
+        "IterableDataset",
+        "DataLoader",
+        "Sampler",
+        "BatchSampler",
+        "RandomSampler",
+        "SequenceSampler",
+        "DistributedBatchSampler",
+        "Subset",
+        "TensorDataset",
+        "ConcatDataset",
+        "ComposeDataset",
+        "ChainDataset",
+        "random_split",
+        "get_worker_info",
+        "WeightedRandomSampler",
+        "SubsetRandomSampler",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    pattern: re.Pattern[str]
+    why: str
+    replace: Callable[[re.Match[str], str], str | None] | None  # (match, rest of file from it) -> new text, or None
+
+
+@dataclass(frozen=True)
+class Hit:
+    file: str  # relative to the tree, posix
+    line: int
+    rule: str
+    text: str  # the line as it is
+    suggested: str  # the line after the edit, or what to do by hand
+    safe: bool  # `apply` makes this edit
+    why: str
+    column: int = 0  # where the matched text starts in the line
+    matched: str = ""  # the text the edit replaces
+    replacement: str = ""  # what replaces it (safe hits)
+
+
+def _paddle_io(match: re.Match[str], rest: str) -> str | None:
+    return f"paddle.io.{match[1]}" if match[1] in _PADDLE_IO else None
+
+
+def _max_pool(match: re.Match[str], rest: str) -> str | None:
+    # MaxPool2D's 4th positional is return_mask where torch's is dilation; it has no dilation/return_indices.
+    args = _call_args(rest[match.end() - match.start() :])
+    if args is None or any(arg.split("=")[0].strip() in ("dilation", "return_indices") for arg in args):
+        return None
+    if sum("=" not in arg for arg in args) > 3:
+        return None
+    return f"paddle.nn.MaxPool{match[1]}D("
+
+
+RULES = (
+    Rule(
+        "paddle-utils-data",
+        re.compile(r"\bpaddle\.utils\.data\.(\w+)"),
+        "PaConvert writes torch.utils.data as paddle.utils.data, which Paddle does not have "
+        "(AttributeError: module 'paddle.utils' has no attribute 'data'); the datasets and loaders are in paddle.io",
+        _paddle_io,
+    ),
+    Rule(
+        "maxpool-case",
+        re.compile(r"\bpaddle\.nn\.MaxPool([123])d\("),
+        "PaConvert keeps torch's spelling; Paddle's layer is paddle.nn.MaxPool1D/2D/3D "
+        "(paddle.nn has no MaxPool2d: AttributeError when the model is built)",
+        _max_pool,
+    ),
+    Rule(
+        "tensor-view",
+        re.compile(r"\.view\("),
+        "x.view survives conversion and breaks paddle.jit.save (export); reshape gives the same values for a "
+        "shape argument. Not changed automatically: view shares memory (writes through it reach the original) "
+        "and view(dtype) reinterprets bits",
+        None,
+    ),
+    Rule(
+        "key-padding-mask",
+        re.compile(r"\b(?:src|tgt|memory)?_?key_padding_mask\s*="),
+        "Paddle's Transformer layers take src_mask/attn_mask, not torch's *_key_padding_mask, and a bool Paddle "
+        "mask means the opposite: True = attend, where torch's True = ignore. Pass the inverted mask "
+        "(~mask, shaped [batch, 1, 1, seq]) as src_mask; no automatic edit",
+        None,
+    ),
+)
+
+_SUGGESTIONS: dict[str, Callable[[str], str]] = {
+    "tensor-view": lambda line: line.replace(".view(", ".reshape("),
+    "key-padding-mask": lambda line: "pass src_mask=~mask (inverted, shaped [batch, 1, 1, seq]) instead",
+}
+
+
+def find(dst: Path) -> list[Hit]:
+    """Every rule's hit in the tree's .py files, in file and line order."""
+    hits: list[Hit] = []
+    for path in sorted(Path(dst).rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        relative = path.relative_to(dst).as_posix()
+        lines = text.splitlines()
+        starts = _line_starts(text)
+        for rule in RULES:
+            for match in rule.pattern.finditer(text):
+                number = _line_of(starts, match.start())
+                line = lines[number - 1]
+                new = rule.replace(match, text[match.start() :]) if rule.replace else None
+                column = match.start() - starts[number - 1]
+                if new is not None:
+                    suggested = line[:column] + new + line[column + len(match[0]) :]
+                else:
+                    suggested = _SUGGESTIONS[rule.id](line) if rule.id in _SUGGESTIONS else "edit by hand"
+                safe = new is not None
+                hits.append(
+                    Hit(relative, number, rule.id, line, suggested, safe, rule.why, column, match[0], new or "")
+                )
+    hits.sort(key=lambda hit: (hit.file, hit.line))
+    return hits
+
+
+def apply(dst: Path, hits: list[Hit]) -> str:
+    """Make the safe edits among `hits` (the line replaced by `suggested`), each file written atomically;
+    the unified diff of what changed ("" when nothing did)."""
+    by_file: dict[str, list[Hit]] = {}
+    for hit in hits:
+        if hit.safe:
+            by_file.setdefault(hit.file, []).append(hit)
+    diffs: list[str] = []
+    for relative, file_hits in sorted(by_file.items()):
+        path = Path(dst) / relative
+        old = path.read_text(encoding="utf-8")
+        lines = old.splitlines(keepends=True)
+        for hit in sorted(file_hits, key=lambda hit: -hit.column):  # right to left: columns stay valid
+            current = lines[hit.line - 1]
+            body = current.rstrip("\r\n")
+            if body[hit.column : hit.column + len(hit.matched)] == hit.matched:  # the line still holds it
+                body = body[: hit.column] + hit.replacement + body[hit.column + len(hit.matched) :]
+                lines[hit.line - 1] = body + current[len(current.rstrip("\r\n")) :]
+        new = "".join(lines)
+        if new != old:
+            write_text_atomic(path, new)
+            diffs.extend(difflib.unified_diff(old.splitlines(True), lines, f"a/{relative}", f"b/{relative}"))
+    return "".join(diffs)
+
+
+def _call_args(text: str) -> list[str] | None:
+    """The top-level arguments of the call whose `(` was just passed (text starts after it); None if unclosed."""
+    depth, current, args = 0, "", []
+    for char in text:
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            if depth == 0:
+                if current.strip():
+                    args.append(current.strip())
+                return args
+            depth -= 1
+        elif char == "," and depth == 0:
+            args.append(current.strip())
+            current = ""
+            continue
+        current += char
+    return None
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    starts.extend(index + 1 for index, char in enumerate(text) if char == "\n")
+    return starts
+
+
+def _line_of(starts: list[int], offset: int) -> int:
+    import bisect
+
+    return bisect.bisect_right(starts, offset)

@@ -1,0 +1,108 @@
+"""`paddle-port convert` with the real PaConvert 3.3.1 and the real Paddle on three small torch trees.
+
+What the assertions name (the unconverted TransformerEncoderLayer, paddle.utils.data, MaxPool2d, the
+surviving .view) is what PaConvert 3.3.1 really produces for tests/convert_trees/.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from paddle_port_tui.cli import main
+from paddle_port_tui.convert_rules import find
+from paddle_port_tui.paconvert import ConvertError, parse_log, run_paconvert
+
+TREES = Path(__file__).parent / "convert_trees"
+# PaConvert comes with the test extra: a missing one fails these tests (never a silent skip).
+
+
+def convert(capsys: pytest.CaptureFixture[str], tmp_path: Path, tree: str, *flags: str) -> tuple[int, str, str]:
+    code = main(["convert", str(TREES / tree), "--out", str(tmp_path / tree), "-w", str(tmp_path), *flags])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_transformer_tree_names_the_unconverted_layer_with_file_and_line(tmp_path, capsys):
+    code, out, _ = convert(capsys, tmp_path, "transformer", "--json")
+    doc = json.loads(out)
+    assert code == 1 and doc["passed"] is False
+    assert doc["rate"] == pytest.approx(88.89) and doc["apis_not_converted"] == 1
+    [missed] = doc["unconverted"]
+    assert missed["api"] == "torch.nn.TransformerEncoderLayer" and missed["file"] == "model.py"
+    marked = (tmp_path / "transformer" / "model.py").read_text().splitlines()[missed["line"] - 1]
+    assert marked.startswith(">>>>>>") and "TransformerEncoderLayer" in marked
+    [smoke] = doc["smoke"]
+    assert not smoke["ok"] and smoke["line"] == missed["line"] and smoke["error"].startswith("SyntaxError")
+    rules = {hit["rule"]: hit for hit in doc["rule_hits"]}
+    assert rules["maxpool-case"]["safe"] and "paddle.nn.MaxPool2D(" in rules["maxpool-case"]["suggested"]
+    assert not rules["key-padding-mask"]["safe"]  # flagged only: Paddle's mask means the opposite
+    assert {"torch.nn.TransformerEncoder", "torch.nn.MaxPool2d"} <= {api["name"] for api in doc["converted"]}
+    assert (tmp_path / "transformer" / ".paddle_port_convert.log").is_file()
+
+
+def test_dataset_file_fails_to_import_and_fix_makes_it_import(tmp_path, capsys):
+    code, out, _ = convert(capsys, tmp_path, "text_classifier", "--fix")
+    assert "dataset.py: fails at dataset.py:6: AttributeError: module 'paddle.utils' has no attribute 'data'" in out
+    assert "-class TokenDataset(paddle.utils.data.Dataset):" in out  # the diff is shown
+    assert "+class TokenDataset(paddle.io.Dataset):" in out
+    after = out.split("smoke import after --fix:")[1]
+    assert "dataset.py: ok" in after and "model.py: ok" in after
+    assert code == 0
+    assert "paddle.io.Dataset" in (tmp_path / "text_classifier" / "dataset.py").read_text()
+    assert "from torch.utils.data import" in (TREES / "text_classifier" / "dataset.py").read_text()  # SRC as it was
+
+
+def test_view_is_flagged_in_the_lstm_tree_and_left_for_the_porter(tmp_path, capsys):
+    code, out, _ = convert(capsys, tmp_path, "lstm", "--json", "--fix")
+    doc = json.loads(out)
+    [hit] = doc["rule_hits"]
+    assert hit["rule"] == "tensor-view" and hit["file"] == "model.py" and not hit["safe"]
+    assert ".view(" in hit["text"] and ".reshape(" in hit["suggested"]
+    assert doc["fix_diff"] == "" and all(item["ok"] for item in doc["smoke_after_fix"])
+    assert code == 1  # the .view is still there
+
+
+@pytest.mark.parametrize("where", ["inside", "non-empty"])
+def test_bad_out_is_refused_in_one_line_with_exit_2(tmp_path, capsys, where):
+    src = tmp_path / "src"
+    shutil.copytree(TREES / "lstm", src)
+    out = src / "paddle" if where == "inside" else tmp_path / "full"
+    if where == "non-empty":
+        out.mkdir()
+        (out / "keep.txt").write_text("x")
+    before = sorted(path.name for path in src.rglob("*"))
+    code = main(["convert", str(src), "--out", str(out), "-w", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and str(out) in err
+    assert sorted(path.name for path in src.rglob("*")) == before  # SRC untouched
+
+
+def test_missing_paconvert_says_how_to_install(tmp_path):
+    fake = tmp_path / "python"  # the same interpreter without site-packages: no paconvert there
+    fake.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    with pytest.raises(ConvertError, match=r'pip install "paddle-port\[convert\]"'):
+        run_paconvert(TREES / "lstm", tmp_path / "out", str(fake))
+
+
+def test_parse_log_reads_summary_and_pairs_marks(tmp_path):
+    (tmp_path / "m.py").write_text("import paddle\n>>>>>>x = torch.nn.Foo(\n    1)\n")
+    log = parse_log(
+        f"Start convert file: /s/m.py --> {tmp_path / 'm.py'}\n"
+        "[m.py:3] [Success] Convert Class Method: torch.Tensor.view to Paddle\n"
+        "[m.py:4] [Not Support] convert torch.nn.Foo to Paddle is not supported currently\n"
+        "There are 2 Pytorch APIs in this Project:\n 1  Pytorch APIs have been converted to Paddle successfully!\n"
+        " 1  Pytorch APIs are not supported to convert to Paddle currently!\n Convert Rate is: 50.00%\n",
+        tmp_path,
+    )
+    assert (log.rate, log.total, log.converted, log.not_converted) == (50.0, 2, 1, 1)
+    assert [(api.name, api.count) for api in log.apis] == [("torch.Tensor.view", 1)]
+    [item] = log.unconverted
+    assert (item.file, item.line, item.api, item.source_line) == ("m.py", 2, "torch.nn.Foo", 4)
+    assert find(tmp_path) == []
