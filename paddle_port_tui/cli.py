@@ -210,7 +210,15 @@ def _init_parser(commands: Any) -> None:
         metavar="DIR",
         help="propose the factories found in DIR's sources (default: the workspace)",
     )
-    init.add_argument("--yes", "-y", action="store_true", help="with --from-repo: write the proposal without asking")
+    init.add_argument(
+        "--from-convert",
+        default=None,
+        metavar="DST",
+        help="the Paddle side from `paddle-port convert`'s output in DST, the reference side from its SRC",
+    )
+    init.add_argument(
+        "--yes", "-y", action="store_true", help="with --from-repo/--from-convert: write the proposal without asking"
+    )
     _workspace_arg(init)
     for section in SECTIONS:
         group = init.add_argument_group(section.lower())
@@ -546,13 +554,16 @@ def cmd_init(args: argparse.Namespace) -> int:
         for field in FIELDS
         if (value := getattr(args, field.name)) is not None
     }
-    proposed = _proposed(args, path.parent, given) if args.from_repo is not None else {}
+    if args.from_convert is not None:
+        proposed = _proposed_from_convert(args, path.parent, given)
+    else:
+        proposed = _proposed(args, path.parent, given) if args.from_repo is not None else {}
     try:
         tables = config_tables({**proposed, **given}, path)
         text = config_text(tables, path)
     except ConfigError as error:
         raise UsageError(f"{error}{_flag_hint(error.key, given, proposed)}") from None
-    if args.from_repo is not None:
+    if args.from_repo is not None or args.from_convert is not None:
         print(f"\nproposed {CONFIG_NAME} (a flag you give wins over a proposal):\n\n{text}")
         if not args.yes:
             if not _interactive():
@@ -593,6 +604,34 @@ def _proposed(args: argparse.Namespace, workspace: Path, given: dict[str, str]) 
     return proposal.values
 
 
+def _proposed_from_convert(args: argparse.Namespace, workspace: Path, given: dict[str, str]) -> dict[str, str]:
+    """The reference side proposed from the conversion's SRC (flags win), the Paddle side its converted twin;
+    what cannot be mapped and the imports that would load the torch module are printed."""
+    from pathlib import Path
+
+    from paddle_port_tui.convert_init import ConvertInitError, converted_values, own_imports, read_record
+    from paddle_port_tui.repo_proposal import propose
+
+    dst = Path(args.from_convert).resolve()
+    try:
+        src = Path(read_record(dst)["src"]).resolve()
+        proposal = propose(src, workspace)
+        print("\n".join(proposal.lines()))
+        values = {**proposal.values, **given}
+        values = {key: value for key, value in values.items() if not key.startswith("paddle_")}
+        roots = [workspace, *(workspace / entry.strip() for entry in values.get("pythonpath", "").split(",") if entry)]
+        paddle, notes = converted_values({**values, **given}, src, dst, workspace, roots)
+    except ConvertInitError as error:
+        raise UsageError(f"--from-convert: {error}") from None
+    for line in [*notes, *own_imports(src, dst, roots)]:
+        print(f"note: {line}")
+    if "reference_model" not in values:
+        raise UsageError(
+            f"--from-convert found no PyTorch model in {src}: name it with --reference-model MODULE:CALLABLE"
+        )
+    return {**values, **paddle}
+
+
 def _flag_hint(key: str, given: dict[str, str], proposed: dict[str, str]) -> str:
     """Which flag sets the key a config error names: the porter's own, or the one to override a proposal."""
     from paddle_port_tui.init import field_for_key
@@ -628,10 +667,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
             fixed = convert_report.smoke(run.dst, python)
     except ConvertError as error:
         raise UsageError(str(error)) from None
-    if args.json:
-        from paddle_port_checks.atomic import dumps_strict
+    from paddle_port_checks.atomic import dumps_strict, write_json_atomic
+    from paddle_port_tui.convert_init import RECORD
 
-        print(dumps_strict(convert_report.document(run, results, hits, diff, fixed), indent=2))
+    document = convert_report.document(run, results, hits, diff, fixed)
+    write_json_atomic(run.dst / RECORD, document)  # what `init --from-convert` and the wizard read back
+    if args.json:
+        print(dumps_strict(document, indent=2))
     else:
         print("\n".join(convert_report.summary(run, results, hits, diff, fixed)))
     return EXIT_FAILED if convert_report.problems(run, results, hits, fixed) else EXIT_PASSED
