@@ -107,6 +107,15 @@ RULES = (
     ),
 )
 
+# PaConvert puts `import paddle` above everything, a module's `from __future__ import ...` included, which must
+# come first: the file does not even compile. The edit moves those lines to the top (`apply`).
+FUTURE_RULE = "future-import"
+_FUTURE = re.compile(r"^from __future__ import [^\n]+$", re.MULTILINE)
+_FUTURE_WHY = (
+    "PaConvert writes `import paddle` above the module's `from __future__ import ...`, which must be its first "
+    "statement (SyntaxError: from __future__ imports must occur at the beginning of the file)"
+)
+
 _SUGGESTIONS: dict[str, Callable[[str], str]] = {
     "tensor-view": lambda line: line.replace(".view(", ".reshape("),
     "key-padding-mask": lambda line: "pass src_mask=~mask (inverted, shaped [batch, 1, 1, seq]) instead",
@@ -137,7 +146,33 @@ def find(dst: Path) -> list[Hit]:
                 hits.append(
                     Hit(relative, number, rule.id, line, suggested, safe, rule.why, column, match[0], new or "")
                 )
+        hits += _future_hits(relative, text, starts)
     hits.sort(key=lambda hit: (hit.file, hit.line))
+    return hits
+
+
+def _future_hits(relative: str, text: str, starts: list[int]) -> list[Hit]:
+    """`from __future__` lines below other code: each is moved to the top of its file."""
+    found = list(_FUTURE.finditer(text))
+    if not found or not text[: found[0].start()].strip():
+        return []  # none, or already first: nothing above them
+    hits = []
+    for match in found:
+        line = match[0]
+        hits.append(
+            Hit(
+                relative,
+                _line_of(starts, match.start()),
+                FUTURE_RULE,
+                line,
+                f"{line}  (first line)",
+                True,
+                _FUTURE_WHY,
+                0,
+                line,
+                line,
+            )
+        )
     return hits
 
 
@@ -153,12 +188,17 @@ def apply(dst: Path, hits: list[Hit]) -> str:
         path = Path(dst) / relative
         old = path.read_text(encoding="utf-8")
         lines = old.splitlines(keepends=True)
+        moved = [hit for hit in file_hits if hit.rule == FUTURE_RULE]
+        file_hits = [hit for hit in file_hits if hit.rule != FUTURE_RULE]
         for hit in sorted(file_hits, key=lambda hit: -hit.column):  # right to left: columns stay valid
             current = lines[hit.line - 1]
             body = current.rstrip("\r\n")
             if body[hit.column : hit.column + len(hit.matched)] == hit.matched:  # the line still holds it
                 body = body[: hit.column] + hit.replacement + body[hit.column + len(hit.matched) :]
                 lines[hit.line - 1] = body + current[len(current.rstrip("\r\n")) :]
+        if moved:  # lines leave their places bottom up, then come first in their order
+            first = [lines.pop(hit.line - 1) for hit in sorted(moved, key=lambda hit: -hit.line)][::-1]
+            lines[:0] = [line if line.endswith("\n") else line + "\n" for line in first]
         new = "".join(lines)
         if new != old:
             write_text_atomic(path, new)

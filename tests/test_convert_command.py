@@ -106,3 +106,21 @@ def test_parse_log_reads_summary_and_pairs_marks(tmp_path):
     [item] = log.unconverted
     assert (item.file, item.line, item.api, item.source_line) == ("m.py", 2, "torch.nn.Foo", 4)
     assert find(tmp_path) == []
+
+
+def test_a_future_import_below_import_paddle_moves_to_the_top(tmp_path):
+    """As PaConvert 3.3.1 writes every demo module that starts with `from __future__ import annotations`."""
+    converted = tmp_path / "m.py"
+    converted.write_text('import paddle\n\n"""Docs."""\nfrom __future__ import annotations\n\nX: int = 1\n')
+    with pytest.raises(SyntaxError):
+        compile(converted.read_text(), str(converted), "exec")
+    from paddle_port_tui.convert_rules import apply
+
+    [hit] = find(tmp_path)
+    assert (hit.rule, hit.line, hit.safe) == ("future-import", 4, True)
+    diff = apply(tmp_path, [hit])
+    assert "+from __future__ import annotations" in diff
+    text = converted.read_text()
+    assert text.startswith("from __future__ import annotations\nimport paddle\n")
+    compile(text, str(converted), "exec")
+    assert find(tmp_path) == []  # first now: nothing left to move
