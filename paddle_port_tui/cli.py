@@ -158,7 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
         "edits. Exit 0 nothing left to do, 1 problems found, 2 bad paths or PaConvert missing.",
     )
     convert.add_argument("src", metavar="SRC", help="the PyTorch source folder (never written)")
-    convert.add_argument("--out", required=True, metavar="DST", help="a new or empty folder for Paddle's code")
+    convert.add_argument("--out", metavar="DST", help="a new or empty folder for Paddle's code")
+    convert.add_argument(
+        "--compat",
+        action="store_true",
+        help="instead: the torch APIs SRC names that Paddle's torch proxy (paddle.enable_compat) lacks",
+    )
     convert.add_argument("--json", action="store_true", help="print one JSON document")
     convert.add_argument("--fix", action="store_true", help="make the safe edits, print their diff, smoke again")
     _workspace_arg(convert)
@@ -654,6 +659,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from paddle_port_tui.workspace import Workspace
 
     python = Workspace(args.workspace).python()
+    if args.compat:
+        return _compat(args.src, python, args.json)
+    if not args.out:
+        raise UsageError("convert: --out DST is required (a new or empty folder for the converted code)")
     notes = sys.stderr if args.json else sys.stdout
     try:
         print(f"converting {args.src} with PaConvert ...", file=notes, flush=True)
@@ -677,6 +686,19 @@ def cmd_convert(args: argparse.Namespace) -> int:
     else:
         print("\n".join(convert_report.summary(run, results, hits, diff, fixed)))
     return EXIT_FAILED if convert_report.problems(run, results, hits, fixed) else EXIT_PASSED
+
+
+def _compat(src: str, python: str, as_json: bool) -> int:
+    """`convert --compat`: the reference code unchanged against Paddle's torch proxy, in the porter's interpreter."""
+    import subprocess
+
+    command = [python, "-m", "paddle_port_checks.compat", src, *(["--json"] if as_json else [])]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+    if done.returncode not in (EXIT_PASSED, EXIT_FAILED):
+        last = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        raise UsageError(f"convert --compat: {last}")
+    print(done.stdout, end="")
+    return done.returncode
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

@@ -124,3 +124,19 @@ def test_a_future_import_below_import_paddle_moves_to_the_top(tmp_path):
     assert text.startswith("from __future__ import annotations\nimport paddle\n")
     compile(text, str(converted), "exec")
     assert find(tmp_path) == []  # first now: nothing left to move
+
+
+def test_compat_lists_the_torch_apis_the_proxy_lacks(capsys):
+    """`convert --compat`: the reference code unchanged against paddle.enable_compat (Paddle 3.3.1)."""
+    code = main(["convert", str(TREES / "text_classifier"), "--compat", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    missing = {api["name"]: api for api in doc["apis"] if not api["available"]}
+    assert code == 1 and doc["missing"] == len(missing) == 2
+    assert missing["torch.utils.data.Dataset"]["places"] == ["dataset.py:4"]
+    available = {api["name"] for api in doc["apis"] if api["available"]}
+    assert {"torch.nn.Embedding", "torch.nn.Linear", "torch.mean"} <= available
+
+
+def test_convert_needs_out_unless_compat(capsys):
+    assert main(["convert", str(TREES / "lstm")]) == 2
+    assert "--out DST is required" in capsys.readouterr().err
