@@ -37,6 +37,25 @@ if TYPE_CHECKING:
 SAVE_STEP_AFTER_S = 0.5  # the page shown is saved this long after the last step key
 
 
+# Editors that take a line to open at, and how: `+LINE file` for most, `-g file:line` for VS Code.
+LINE_FIRST = frozenset({"vi", "vim", "nvim", "view", "nano", "emacs", "emacsclient", "micro", "kak", "joe", "ne"})
+GOTO_FLAG = frozenset({"code", "code-insiders", "codium", "cursor"})
+
+
+def editor_command(editor: str, path: Path, line: int | None = None) -> list[str]:
+    """The argv that opens `path` at `line` in `editor` ($EDITOR, possibly with its own flags); an editor
+    not known to take a line gets just the file."""
+    argv = shlex.split(editor) or ["vi"]
+    name = Path(argv[0]).name
+    if line is None or line < 1:
+        return [*argv, str(path)]
+    if name in LINE_FIRST:
+        return [*argv, f"+{line}", str(path)]
+    if name in GOTO_FLAG:
+        return [*argv, "-g", f"{path}:{line}"]
+    return [*argv, str(path)]
+
+
 def _wizard_commands() -> type[Provider]:
     """The palette's provider, imported when the palette first opens (Textual accepts such loaders)."""
     from paddle_port_tui.tui.commands import WizardCommands
@@ -326,21 +345,26 @@ class PaddlePortApp(App[int]):
 
     def edit_script(self, step_id: str) -> None:
         """Open the script in $VISUAL / $EDITOR with the app suspended; back to the same page after."""
-        from textual.app import SuspendNotSupported
-
         path = self.ws.script_path(step_id)
         if not path.exists():
             self.notify(f"{step_by_id(step_id).script} does not exist yet: press g to generate it", severity="warning")
             return
+        self.open_in_editor(path)
+        self._redraw()
+
+    def open_in_editor(self, path: Path, line: int | None = None) -> None:
+        """$VISUAL / $EDITOR on `path` (at `line` where the editor takes one) with the app suspended."""
+        from textual.app import SuspendNotSupported
+
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
         try:
             with self.suspend():
-                subprocess.run([*shlex.split(editor), str(path)], check=False)
+                subprocess.run(editor_command(editor, path, line), check=False)
         except SuspendNotSupported:
-            self.notify(f"cannot suspend here; edit {self.relative(path)} in another terminal", severity="warning")
+            where = f"{self.relative(path)}:{line}" if line else self.relative(path)
+            self.notify(f"cannot suspend here; edit {where} in another terminal", severity="warning")
         except OSError as problem:
             self.notify(f"cannot start {editor}: {problem}", severity="error")
-        self._redraw()
 
     # --- screens ---------------------------------------------------------------------------------
 

@@ -79,6 +79,8 @@ class WizardScreen(Screen[None]):
         Binding("d", "device", "Device", priority=True),
         Binding("e", "edit", "Edit", priority=True),
         Binding("a", "run_all", "Run all", show=False, priority=True),
+        # Step 0, before the checks: does not fit in the footer at 80 columns either (palette and F1).
+        Binding("k", "convert", "Convert", show=False, priority=True),
         # One key a step: 1-9, and 0 for step 10.
         *(Binding(step_key(step), f"show('{step.id}')", step.title, show=False, priority=True) for step in STEPS),
     ]
@@ -285,6 +287,12 @@ class WizardScreen(Screen[None]):
     def action_checklist(self) -> None:
         self.wizard.open_checklist()
 
+    def action_convert(self) -> None:
+        """Step 0: what `paddle-port convert` left in the workspace, each place it names openable."""
+        from paddle_port_tui.tui.convert_screen import ConvertScreen
+
+        self.app.push_screen(ConvertScreen())
+
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         step = step_by_id(self.current)
         commands: list[tuple[str, str, Any]] = [
@@ -295,6 +303,11 @@ class WizardScreen(Screen[None]):
             ("Cancel run", "Stop the running check (its whole process group)", self.action_cancel),
             ("Pick device", "Choose CPU or a GPU for the checks", self.action_device),
             ("Open checklist", "All steps, verdicts, export the report", self.action_checklist),
+            (
+                "Step 0: convert (PaConvert)",
+                "The conversion record: rate, lines left as torch, smoke (k)",
+                self.action_convert,
+            ),
             ("Next step", "Go to the next step", self.action_next),
             ("Previous step", "Go back one step", self.action_previous),
             ("Toggle step list", "Show or hide the step list", self.action_toggle_steps),
