@@ -15,7 +15,7 @@ from typing import Any
 
 from .catalogue import DEFAULT_MAPPING_FILE, DEFAULT_THRESHOLDS, STEP_IDS, STEPS
 from .samples import DATA_FORMATS
-from .tipc_settings import DEFAULT_FLAGS, LITE_TRAIN_MODES, TIPC_MODES, TipcSettings
+from .tipc_settings import DEFAULT_FLAGS, LITE_TRAIN_MODES, TIPC_MODES, TIPC_PROGRAMS, TipcSettings
 
 CONFIG_NAME = "paddle_port.toml"
 
@@ -463,17 +463,32 @@ def _train(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-# The TIPC config splits a line on ":" and its values on "|": neither may appear inside a value.
+# The TIPC config splits a line on ":" and its values on "|", and the runner builds each command by joining words
+# and running it with `eval`, as the standard runner does: no value may hold a separator, a line break or a
+# character the shell would read; only a program line (a script and its fixed arguments) holds spaces.
 _TIPC_SEPARATORS = (":", "|")
+_SHELL_CHARACTERS = frozenset("$`;&<>()'\"\\*?[]{}~#!")
 
 
-def _tipc_text(table: _Reader, name: str, default: str, expected: str) -> str:
-    value: str = table.get(name, str, default, expected)
+def _tipc_value(table: _Reader, name: str, value: str, program: bool = False) -> str:
     bad = [sep for sep in _TIPC_SEPARATORS if sep in value]
-    if bad or "\n" in value:
-        shown = repr(bad[0]) if bad else "a line break"
-        raise table.fail(name, f"cannot hold {shown}: the TIPC config splits its lines on ':' and '|'; got {value!r}")
+    if bad:
+        raise table.fail(
+            name, f"cannot hold {bad[0]!r}: the TIPC config splits its lines on ':' and '|'; got {value!r}"
+        )
+    shell = sorted(_SHELL_CHARACTERS.intersection(value))
+    if shell:
+        raise table.fail(
+            name, f"cannot hold {shell[0]!r}: the TIPC runner passes values through the shell; got {value!r}"
+        )
+    if any(char.isspace() for char in value.strip()) and not program or "\n" in value or "\r" in value:
+        what = "a line break" if "\n" in value or "\r" in value else "a space"
+        raise table.fail(name, f"cannot hold {what}: the TIPC runner splits its commands on spaces; got {value!r}")
     return value.strip()
+
+
+def _tipc_text(table: _Reader, name: str, default: str, expected: str, program: bool = False) -> str:
+    return _tipc_value(table, name, table.get(name, str, default, expected), program)
 
 
 def _per_mode(table: _Reader, name: str, default: dict[str, int]) -> dict[str, int]:
@@ -494,7 +509,7 @@ def _tipc(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
     table = _table(path, raw, "tipc", required=False)
     defaults = TipcSettings()
     texts = {
-        name: _tipc_text(table, name, getattr(defaults, name), expected)
+        name: _tipc_text(table, name, getattr(defaults, name), expected, program=name in TIPC_PROGRAMS)
         for name, expected in (
             ("model_name", "a model name"),
             ("python", "an interpreter name or path"),
@@ -522,12 +537,9 @@ def _tipc(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
     device_values = table.get(
         "device_values", list, list(defaults.device_values), "two strings: [on a GPU, on the CPU]"
     )
-    if len(device_values) != 2 or not all(
-        isinstance(v, str) and v and ":" not in v and "|" not in v for v in device_values
-    ):
-        raise table.fail(
-            "device_values", f'expected two strings without ":" or "|", e.g. ["gpu", "cpu"], got {device_values!r}'
-        )
+    if len(device_values) != 2 or not all(isinstance(value, str) and value.strip() for value in device_values):
+        raise table.fail("device_values", f'expected two strings, e.g. ["gpu", "cpu"], got {device_values!r}')
+    device_values = [_tipc_value(table, "device_values", value) for value in device_values]
     sizes = table.get("infer_batch_sizes", list, list(defaults.infer_batch_sizes), "a list of positive integers")
     if not sizes or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes):
         raise table.fail("infer_batch_sizes", f"expected a list of positive integers, got {sizes!r}")

@@ -71,8 +71,8 @@ class Outcome:
     lint: list[Finding] = field(default_factory=list)
     first_divergence: Divergence | None = None
     mapping: WeightMapping | None = None
-    # Keys compared (statistics in the diff log and the result) whose arrays are not saved as evidence: a whole
-    # model's tensors (the backward step's gradients and parameters: 2 x 90 MB a run for a ResNet-18).
+    # Keys compared (statistics in the diff log and the result) whose arrays are not saved as evidence while they
+    # pass: a whole model's tensors (the backward step's gradients and parameters: 2 x 90 MB a run for a ResNet-18).
     unsaved: set[str] = field(default_factory=set)
     # What the step hands its after_compare (a model it already built), never saved.
     handed: dict[str, Any] = field(default_factory=dict)
@@ -133,10 +133,16 @@ def run_check(
         if after_compare is not None:
             after_compare(context, outcome, diffs)
         staging = staging_dir(result_dir, staging_name)
+        # A failing key's arrays are always saved: the evidence must let a reader redo the verdict.
+        unsaved = outcome.unsaved - {diff.key for diff in diffs if not diff.passed}
         kept = [
-            {key: value for key, value in side.items() if key not in outcome.unsaved}
-            for side in (outcome.ref, outcome.paddle)
+            {key: value for key, value in side.items() if key not in unsaved} for side in (outcome.ref, outcome.paddle)
         ]
+        if unsaved:
+            outcome.details["unsaved_arrays"] = (
+                f"{len(unsaved)} passing keys compared but not saved in the evidence arrays (their statistics are in "
+                "the diff log and this result): whole-model tensors"
+            )
         staged += save_arrays(staging, STEP_BY_ID[step].arrays_stem, *kept)
         staged.append(write_diff_log(staging, step, diffs))
         result.status = "passed" if all_passed(diffs) else "failed"

@@ -80,7 +80,8 @@ def config_lines(tipc: TipcSettings, model_name: str) -> list[str]:
         _pair(flags["image"], tipc.image),
         _pair(flags["benchmark"], str(tipc.benchmark)),
     ]
-    assert len(lines) == CONFIG_LINES, len(lines)  # the runner reads by position: one line more shifts them all
+    # The runner reads by position: one line more shifts them all (the config refuses line breaks in values).
+    assert len(lines) == CONFIG_LINES and not any("\n" in line for line in lines), lines
     return lines
 
 

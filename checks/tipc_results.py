@@ -27,7 +27,12 @@ _SKIPPED_WORDS = (
     re.compile(r"batch[-_]size[= ](\d+)", re.IGNORECASE),
 )
 _CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
-_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?::.*)?$")
+# An exception's last line names its class: Python's end in Error, Exception, Exit, Interrupt or Warning, and
+# Paddle's C++ one is EnforceNotMet; a program's own output (`loss: 0.1`, `class_id: 3`) does not.
+_EXCEPTION_LINE = re.compile(
+    r"^(?:[A-Za-z_]\w*\.)*(?:\w*(?:Error|Exception|Exit|Interrupt|Warning|Fault|NotMet)|StopIteration|StopAsyncIteration)"
+    r"(?::.*)?$"
+)
 ANSWER = re.compile(r"class_id\s*[:=]\s*(-?\d+).*?prob\s*[:=]\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)", re.IGNORECASE)
 
 
@@ -53,18 +58,32 @@ class Command:
         return {name: getattr(self, name) for name in self.__dataclass_fields__} | {"failed": self.failed}
 
 
-def sizes(folder: Path) -> dict[str, int]:
+Mark = tuple[int, int]  # (inode, size) of a log when a run began
+
+
+def sizes(folder: Path) -> dict[str, Mark]:
     """Where each file ends now: a run reads only what it appends after this."""
-    return {
-        name: (folder / name).stat().st_size if (folder / name).is_file() else 0 for name in (RESULTS_LOG, COMMANDS_TSV)
-    }
+    marks = {}
+    for name in (RESULTS_LOG, COMMANDS_TSV):
+        try:
+            stat = (folder / name).stat()
+            marks[name] = (stat.st_ino, stat.st_size)
+        except FileNotFoundError:
+            marks[name] = (0, 0)
+    return marks
 
 
-def _appended(path: Path, start: int) -> list[str]:
-    if not path.is_file():
+def _appended(path: Path, start: Mark) -> list[str]:
+    """The lines written after `start`; all of them when the file was replaced or cut since (a runner of the
+    porter's own that clears its logs): an offset into another file would skip this run's first rows."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
         return []
+    inode, size = start
+    offset = size if stat.st_ino == inode and stat.st_size >= size else 0
     with path.open("rb") as handle:
-        handle.seek(start)
+        handle.seek(offset)
         return handle.read().decode("utf-8", errors="replace").splitlines()
 
 
@@ -80,7 +99,7 @@ def status_line(line: str, model_name: str) -> tuple[str, str] | None:
     return None
 
 
-def read_commands(root: Path, folder: Path, model_name: str, start: dict[str, int]) -> list[Command]:
+def read_commands(root: Path, folder: Path, model_name: str, start: dict[str, Mark]) -> list[Command]:
     """The rows this run appended, in order; the status from results_python.log, the rest from commands.tsv."""
     details: list[list[str]] = [
         row.split("\t", 4) for row in _appended(folder / COMMANDS_TSV, start[COMMANDS_TSV]) if row.count("\t") >= 4

@@ -13,6 +13,8 @@ TIPC_MODES = ("lite_train_lite_infer", "lite_train_whole_infer", "whole_infer", 
 DEFAULT_MODE = TIPC_MODES[0]
 # The modes that train on the lite data, so a single `epochs = N` / `batch_size = N` means them.
 LITE_TRAIN_MODES = ("lite_train_lite_infer", "lite_train_whole_infer")
+# The [tipc] keys that are programs: a script with fixed arguments (the only values that hold spaces).
+TIPC_PROGRAMS = ("train", "eval", "export", "infer", "predict")
 # The TIPC rule: the lite mode's whole run stays under ten minutes.
 TIME_LIMIT_S = 600.0
 

@@ -130,7 +130,7 @@ def find(dst: Path) -> list[Hit]:
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         relative = path.relative_to(dst).as_posix()
-        lines = text.splitlines()
+        lines = text.split("\n")  # numbered as _line_starts counts them
         starts = _line_starts(text)
         for rule in RULES:
             for match in rule.pattern.finditer(text):
@@ -152,28 +152,37 @@ def find(dst: Path) -> list[Hit]:
 
 
 def _future_hits(relative: str, text: str, starts: list[int]) -> list[Hit]:
-    """`from __future__` lines below other code: each is moved to the top of its file."""
-    found = list(_FUTURE.finditer(text))
-    if not found or not text[: found[0].start()].strip():
-        return []  # none, or already first: nothing above them
+    """`from __future__` lines that Python refuses where they stand (code above them): each is moved up."""
+    try:
+        compile(text, relative, "exec")
+        return []  # it compiles: a docstring, a shebang or comments above a __future__ import are allowed
+    except SyntaxError as error:
+        if "from __future__ imports must occur at the beginning" not in str(error):
+            return []
     hits = []
-    for match in found:
+    for match in _FUTURE.finditer(text):
         line = match[0]
-        hits.append(
-            Hit(
-                relative,
-                _line_of(starts, match.start()),
-                FUTURE_RULE,
-                line,
-                f"{line}  (first line)",
-                True,
-                _FUTURE_WHY,
-                0,
-                line,
-                line,
-            )
-        )
+        # A parenthesised or continued import spans lines this edit would tear apart: by hand.
+        whole = line.count("(") == line.count(")") and not line.rstrip().endswith("\\")
+        suggested = f"{line}  (moved up, above the code)" if whole else "move the whole import above the code, by hand"
+        number = _line_of(starts, match.start())
+        hits.append(Hit(relative, number, FUTURE_RULE, line, suggested, whole, _FUTURE_WHY, 0, line, line))
     return hits
+
+
+def _lines(text: str) -> list[str]:
+    """The text's lines with their endings, split on "\\n" only: as `find` numbers them (str.splitlines would
+    also split on form feeds and other separators that Python's own line numbers do not count)."""
+    lines = text.split("\n")
+    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+
+
+def _header_end(lines: list[str]) -> int:
+    """Where moved __future__ lines go: after a shebang and an encoding comment, which must stay first."""
+    end = 0
+    while end < min(len(lines), 2) and lines[end].startswith("#"):
+        end += 1
+    return end
 
 
 def apply(dst: Path, hits: list[Hit]) -> str:
@@ -187,7 +196,7 @@ def apply(dst: Path, hits: list[Hit]) -> str:
     for relative, file_hits in sorted(by_file.items()):
         path = Path(dst) / relative
         old = path.read_text(encoding="utf-8")
-        lines = old.splitlines(keepends=True)
+        lines = _lines(old)
         moved = [hit for hit in file_hits if hit.rule == FUTURE_RULE]
         file_hits = [hit for hit in file_hits if hit.rule != FUTURE_RULE]
         for hit in sorted(file_hits, key=lambda hit: -hit.column):  # right to left: columns stay valid
@@ -196,9 +205,11 @@ def apply(dst: Path, hits: list[Hit]) -> str:
             if body[hit.column : hit.column + len(hit.matched)] == hit.matched:  # the line still holds it
                 body = body[: hit.column] + hit.replacement + body[hit.column + len(hit.matched) :]
                 lines[hit.line - 1] = body + current[len(current.rstrip("\r\n")) :]
-        if moved:  # lines leave their places bottom up, then come first in their order
-            first = [lines.pop(hit.line - 1) for hit in sorted(moved, key=lambda hit: -hit.line)][::-1]
-            lines[:0] = [line if line.endswith("\n") else line + "\n" for line in first]
+        still = [hit for hit in moved if lines[hit.line - 1].rstrip("\r\n") == hit.matched]  # unchanged since
+        if still:  # lines leave their places bottom up, then come first in their order
+            first = [lines.pop(hit.line - 1) for hit in sorted(still, key=lambda hit: -hit.line)][::-1]
+            at = _header_end(lines)
+            lines[at:at] = [line if line.endswith("\n") else line + "\n" for line in first]
         new = "".join(lines)
         if new != old:
             write_text_atomic(path, new)

@@ -140,3 +140,27 @@ def test_compat_lists_the_torch_apis_the_proxy_lacks(capsys):
 def test_convert_needs_out_unless_compat(capsys):
     assert main(["convert", str(TREES / "lstm")]) == 2
     assert "--out DST is required" in capsys.readouterr().err
+
+
+def test_the_future_move_leaves_legal_files_alone_and_never_tears_a_file(tmp_path):
+    from paddle_port_tui.convert_rules import apply
+
+    legal = '#!/usr/bin/env python\n"""Doc."""\nfrom __future__ import annotations\n'
+    (tmp_path / "legal.py").write_text(legal)
+    torn = "import paddle\nfrom __future__ import (annotations,\n    division)\n"
+    (tmp_path / "torn.py").write_text(torn)
+    feed = (
+        '#!/usr/bin/env python\nimport paddle\n"""Page one.\x0cpage two."""\n'
+        "from __future__ import annotations\nx = paddle.nn.MaxPool2d(2)\n"
+    )
+    (tmp_path / "feed.py").write_text(feed)
+    hits = find(tmp_path)
+    assert not [hit for hit in hits if hit.file == "legal.py"]  # it compiles: nothing to move
+    [torn_hit] = [hit for hit in hits if hit.file == "torn.py"]
+    assert not torn_hit.safe and "by hand" in torn_hit.suggested
+    apply(tmp_path, hits)
+    assert (tmp_path / "legal.py").read_text() == legal and (tmp_path / "torn.py").read_text() == torn
+    fixed = (tmp_path / "feed.py").read_text()
+    assert fixed.startswith("#!/usr/bin/env python\nfrom __future__ import annotations\nimport paddle\n")
+    assert "paddle.nn.MaxPool2D(2)" in fixed and "\x0cpage two" in fixed
+    compile(fixed, "feed.py", "exec")

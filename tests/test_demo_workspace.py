@@ -40,7 +40,7 @@ def test_write_demo_refuses_to_overwrite_different_files(tmp_path):
 
 
 @pytest.mark.e2e
-def test_demo_headless_json_passes_all_five_steps_with_their_evidence(tmp_path):
+def test_demo_headless_json_passes_every_step_with_its_evidence(tmp_path):
     """Issue 2's "done": `paddle-port demo DIR --headless --json` on CPU, real frameworks, real subprocesses."""
     root = tmp_path / "demo"
     done = subprocess.run(
@@ -60,7 +60,7 @@ def test_demo_headless_json_passes_all_five_steps_with_their_evidence(tmp_path):
     assert all(step["status"] == "passed" for step in document["steps"])
     assert (root / "weights/reference.pth").is_file()  # the demo made its checkpoint
     for step in document["steps"]:
-        assert step["reference_reused"] is False
+        assert step["reference_reused"] is (None if step["id"] == "tipc" else False)  # tipc runs no reference
         assert {Path(path).name for path in step["evidence"]} == {
             Path(path).name for path in step_by_id(step["id"]).evidence
         }

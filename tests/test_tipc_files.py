@@ -95,6 +95,12 @@ def test_no_eval_and_no_flag_are_null(tmp_path: Path) -> None:
         ("infer_use_gpu = [1]", "tipc.infer_use_gpu", "true/false"),
         ('colour = "red"', "tipc.colour", "unknown key"),
         ('[tipc.flags]\nimages = "--img"', "tipc.flags.images", "unknown key"),
+        ('model_name = "my net"', "tipc.model_name", "cannot hold a space"),
+        ('data_path = "./lite data"', "tipc.data_path", "cannot hold a space"),
+        ('data_path = "$HOME/data"', "tipc.data_path", "cannot hold '$'"),
+        ('train = "train.py; rm -rf x"', "tipc.train", "cannot hold ';'"),
+        ('device_values = ["gpu\\nx", "cpu"]', "tipc.device_values", "cannot hold a line break"),
+        ('[tipc.flags]\nimage = "--img path"', "tipc.flags.image", "cannot hold a space"),
     ],
 )
 def test_a_bad_tipc_table_names_its_key(tmp_path: Path, tipc: str, key: str, words: str) -> None:

@@ -53,7 +53,7 @@ def test_rows_join_status_and_details_and_read_only_this_run(tmp_path: Path) -> 
     commands = read_commands(tmp_path, folder, "net", start)
     assert [(c.stage, c.status, c.entry) for c in commands] == [
         ("train", "successfully", "0"),
-        ("train", "skipped", ""),
+        ("train", "skipped", "0,1"),  # a skipped row's entry is read off its words
         ("infer", "successfully", "0"),
     ]
     assert commands[0].seconds == 3.4 and commands[0].log == f"{OUT}/train_gpus_0.log"
@@ -69,7 +69,7 @@ def test_a_success_whose_log_ends_in_a_traceback_fails(tmp_path: Path) -> None:
         [("infer", "successfully", "0.8", log, "python infer.py --model-dir=out")],
         {Path(log).name: TRACEBACK},
     )
-    commands = read_commands(tmp_path, folder, "net", {RESULTS_LOG: 0, COMMANDS_TSV: 0})
+    commands = read_commands(tmp_path, folder, "net", {RESULTS_LOG: (0, 0), COMMANDS_TSV: (0, 0)})
     judge(tmp_path, commands, "--model-dir")
     assert commands[0].failed
     assert commands[0].problem == (
@@ -87,7 +87,7 @@ def test_the_paddle_3_export_trap_is_named(tmp_path: Path) -> None:
         [("infer", "failed", "0.8", log, "python infer.py --model-dir=out/model --img-path=x.jpg")],
         {Path(log).name: TRACEBACK},
     )
-    commands = read_commands(tmp_path, folder, "net", {RESULTS_LOG: 0, COMMANDS_TSV: 0})
+    commands = read_commands(tmp_path, folder, "net", {RESULTS_LOG: (0, 0), COMMANDS_TSV: (0, 0)})
     judge(tmp_path, commands, "--model-dir")
     assert "Paddle 3 exports inference.json (PIR)" in commands[0].problem
 
@@ -118,3 +118,26 @@ def test_the_answer_of_a_prediction_program() -> None:
     assert answer("image: x.jpg\nclass_id: 281, prob: 0.91234567\n") == (281, 0.91234567)
     assert answer("class_id=3 prob=1e-3\nclass_id: 4, prob: 0.25") == (4, 0.25)
     assert answer("nothing") is None
+
+
+def test_a_log_the_runner_recreated_is_read_from_its_start(tmp_path: Path) -> None:
+    """A porter's own runner that clears its logs: an offset into the old file would skip the new first rows."""
+    folder = run_lines(tmp_path, [("train", "successfully", "1.0", "-", f"python old.py {'x' * 400}")], {})
+    start = sizes(folder)
+    (folder / RESULTS_LOG).unlink()
+    (folder / COMMANDS_TSV).unlink()
+    run_lines(tmp_path, [("train", "failed", "2.0", "-", "python train.py")], {})
+    assert [(c.status, c.command) for c in read_commands(tmp_path, folder, "net", start)] == [
+        ("failed", "python train.py")
+    ]
+
+
+def test_output_after_a_handled_traceback_is_no_failure() -> None:
+    assert traceback_end(TRACEBACK + "class_id: 3, prob: 0.5\n") is None
+    assert traceback_end(TRACEBACK.replace("FileNotFoundError: inference.pdmodel", "loss: 0.1")) is None
+    enforce = TRACEBACK.replace("FileNotFoundError", "paddle.base.core.EnforceNotMet")
+    assert traceback_end(enforce) == "paddle.base.core.EnforceNotMet: inference.pdmodel"  # Paddle's C++ error
+    assert (
+        traceback_end(TRACEBACK.replace("FileNotFoundError", "KeyboardInterrupt"))
+        == "KeyboardInterrupt: inference.pdmodel"
+    )

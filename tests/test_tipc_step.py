@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,27 @@ def test_the_paddle_3_export_trap_is_said_in_those_words(tmp_path: Path) -> None
     code, result = run_step(fake_port(tmp_path, PDMODEL), "tipc")
     assert code == 1
     assert "Paddle 3 exports inference.json (PIR)" in problems(result)["infer/0/cpu_bs1"]
+
+
+def test_a_hung_program_is_stopped_at_the_time_limit_naming_its_command(tmp_path: Path) -> None:
+    hang = "import time\nprint('loading', flush=True)\ntime.sleep(600)\n"
+    started = time.monotonic()
+    code, result = run_step(fake_port(tmp_path, hang, "time_limit_s = 6\n"), "tipc")
+    assert time.monotonic() - started < 60
+    assert code == 1
+    problem = problems(result)["time_limit"]
+    assert problem.startswith("stopped at the 6 s limit ([tipc] time_limit_s) during: python infer.py --use-gpu=False")
+    assert key(result, "train/0")["passed"]  # what ran before it is still read
+
+
+def test_an_earlier_runs_outputs_never_pass_a_training_that_wrote_nothing(tmp_path: Path) -> None:
+    root = fake_port(tmp_path, ANSWER)
+    assert run_step(root, "tipc")[0] == 0
+    lazy = TRAIN.replace('(out / "latest.pdparams").write_text("weights")', 'print("trained, saved nothing")')
+    (root / "train.py").write_text(textwrap.dedent(lazy))
+    code, result = run_step(root, "tipc")
+    assert code == 1
+    assert list(problems(result)) == ["eval/0"]  # the first run's weights are gone: nothing of this run to evaluate
 
 
 def test_predict_and_infer_that_disagree_fail(tmp_path: Path) -> None:

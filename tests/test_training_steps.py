@@ -120,6 +120,10 @@ def test_bn_momentum_copied_from_torch_fails_on_the_running_statistics_and_passe
     assert key(result, "buffer/1._mean")["noise_verdict"] == "math differs"  # a real bug: float64 does not help
     assert all(key(result, f"loss_{i}")["passed"] for i in range(3))  # train mode: batch statistics, same losses
     assert _lint(result, "momentum")["fix"] == "paddle.nn.BatchNorm2D(momentum=0.9)"
+    # The evidence redoes the verdict: a failing tensor's arrays are saved, passing whole-model tensors are not.
+    saved = np.load(twins / "result/losses_paddle.npy", allow_pickle=True).item()
+    assert {"buffer/1._mean", "buffer/1._variance", "loss_0", "lr_0"} <= set(saved)
+    assert not any(name.startswith("grad/") for name in saved) and "unsaved_arrays" in result["details"]
 
     set_config(twins, 'mode = "train"', 'mode = "eval"')
     code, result = _backward(twins)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -23,10 +25,11 @@ from paddle_port_checks.config import Config, ConfigError
 from paddle_port_checks.session import CheckContext, Outcome
 from paddle_port_checks.tipc_files import PREPARE, RUNNER, write_standard_files
 from paddle_port_checks.tipc_results import Command, answer, judge, read_commands, read_log, sizes
-from paddle_port_checks.tipc_settings import TipcSettings
+from paddle_port_checks.tipc_settings import TIPC_PROGRAMS, TipcSettings
 
 # The prediction programs print their probability; the tutorial's check holds the two engines to this.
 PROB_ATOL = 1e-5
+STOP_GRACE_S = 5.0  # between SIGTERM and SIGKILL when a run passes its time limit
 ZERO = np.asarray(0.0)
 
 
@@ -46,13 +49,22 @@ def run(context: CheckContext) -> Outcome:
     env = _environment(context)
     config_file = tipc.config_path(config.paddle.model)
     started = time.monotonic()
+    deadline = started + tipc.time_limit_s
     outcome = Outcome(ref={}, paddle={})
-    prepared = _stream(["bash", PREPARE, config_file, tipc.mode], root, env)
-    if prepared != 0:
-        _fail(outcome, "prepare", f"bash {PREPARE} {config_file} {tipc.mode} exited {prepared}: the data is not ready")
+    prepared = _stream(["bash", PREPARE, config_file, tipc.mode], root, env, deadline)
+    if prepared.exit_code != 0:
+        why = f"exited {prepared.exit_code}: the data is not ready"
+        _fail(outcome, "prepare", f"bash {PREPARE} {config_file} {tipc.mode} {why}")
         return outcome
-    exit_code = _stream(["bash", RUNNER, config_file, tipc.mode], root, env)
-    total = time.monotonic() - started
+    streamed = _stream(["bash", RUNNER, config_file, tipc.mode], root, env, deadline)
+    exit_code, total = streamed.exit_code, time.monotonic() - started
+    if streamed.stopped_during is not None:
+        limit = f"{tipc.time_limit_s:g} s"
+        _fail(
+            outcome,
+            "time_limit",
+            f"stopped at the {limit} limit ([tipc] time_limit_s) during: {streamed.stopped_during}",
+        )
     commands = read_commands(root, folder, model_name, start)
     judge(root, commands, tipc.flags["model_dir"])
     ran = [command for command in commands if command.status != "skipped"]
@@ -91,7 +103,7 @@ def check_programs(config: Config) -> None:
     """Each program's script exists before anything runs: a port without its TIPC programs gets one line naming
     the key, not four failed commands."""
     tipc = config.tipc
-    for key in ("train", "eval", "export", "infer", "predict"):
+    for key in TIPC_PROGRAMS:
         program = getattr(tipc, key)
         script = next((part for part in shlex.split(program) if part.endswith(".py")), "")
         if script and not config.resolve(script).is_file():
@@ -133,18 +145,55 @@ def _environment(context: CheckContext) -> dict[str, str]:
     return env
 
 
-def _stream(command: list[str], cwd: Path, env: dict[str, str], log: Path | None = None) -> int:
-    """Run a command with its output passed through line by line (and into `log`); its exit status."""
+class Streamed(NamedTuple):
+    exit_code: int
+    stopped_during: str | None  # the command that was running when the deadline stopped the run, else None
+
+
+def _stream(command: list[str], cwd: Path, env: dict[str, str], deadline: float, log: Path | None = None) -> Streamed:
+    """Run a command, its output passed through line by line (and into `log`), in a session of its own so the
+    whole tree stops at `deadline` (time.monotonic): a hung program must not hang the step past the TIPC limit."""
     print(f"$ {shlex.join(command)}", flush=True)
+    running = shlex.join(command)
     with subprocess.Popen(
-        command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     ) as process:
+        stopped = threading.Event()
+        timer = threading.Timer(max(deadline - time.monotonic(), 0.0), _stop_tree, (process, stopped))
+        timer.daemon = True
+        timer.start()
         assert process.stdout is not None
-        with open(log, "wb") if log else open(os.devnull, "wb") as copy:
-            for raw in process.stdout:
-                copy.write(raw)
-                print(raw.decode("utf-8", errors="replace").rstrip("\n"), flush=True)
-    return process.returncode
+        try:
+            with open(log, "wb") if log else open(os.devnull, "wb") as copy:
+                for raw in process.stdout:
+                    copy.write(raw)
+                    line = raw.decode("utf-8", errors="replace").rstrip("\n")
+                    running = line[2:] if line.startswith("+ ") else running  # the runner echoes each command
+                    print(line, flush=True)
+        finally:
+            timer.cancel()
+    return Streamed(process.returncode, running if stopped.is_set() else None)
+
+
+def _stop_tree(process: subprocess.Popen[bytes], stopped: threading.Event) -> None:
+    """SIGTERM to the command's whole session, SIGKILL to what is left a few seconds later."""
+    stopped.set()
+    for signal_number in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, signal_number)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=STOP_GRACE_S)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _predict_vs_infer(
@@ -170,7 +219,7 @@ def _predict_vs_infer(
     command = [*shlex.split(tipc.python), *shlex.split(tipc.predict)]
     command += [f"{flag}={value}" for flag, value in arguments if flag]
     log = folder / "predict.log"
-    exit_code = _stream(command, root, env, log)
+    exit_code = _stream(command, root, env, time.monotonic() + tipc.time_limit_s, log).exit_code
     predict_answer = answer(log.read_text(encoding="utf-8", errors="replace"))
     found = {"predict": predict_answer, "infer": infer_answer, "infer_log": inferred[0].log}
     missing = [name for name, value in (("predict", predict_answer), ("infer", infer_answer)) if value is None]

@@ -27,8 +27,9 @@ function func_parser_value_by_mode() {
     value=$(func_parser_value "$1")
     IFS='|' read -r -a items <<< "$value"
     for item in "${items[@]}"; do
+        # Only an item naming a mode picks by mode: a plain value may hold "=" (./data=v2).
         case "$item" in
-            *=*)
+            lite_train_lite_infer=* | lite_train_whole_infer=* | whole_infer=* | whole_train_whole_infer=*)
                 has_modes=1
                 if [ "${item%%=*}" = "$mode" ]; then
                     printf '%s\n' "${item#*=}"

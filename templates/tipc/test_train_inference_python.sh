@@ -193,6 +193,9 @@ function run_entry() {
 
     save_dir="${LOG_PATH}/norm_train_gpus_${entry}"
     weights="${save_dir}/${train_model_name}"
+    # This runner's own output folder of the entry, emptied first: eval, export and inference must use what
+    # this training writes, never an earlier run's weights or exported model.
+    rm -rf -- "${save_dir}"
 
     set_save_model=$(func_set_params "$save_model_key" "$save_dir")
     set_epoch=$(func_set_params "$epoch_key" "$epoch_value")
