@@ -559,6 +559,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         for field in FIELDS
         if (value := getattr(args, field.name)) is not None
     }
+    if args.from_convert is not None and path.is_file() and not given:
+        return _update_from_convert(args, path)
     if args.from_convert is not None:
         proposed = _proposed_from_convert(args, path.parent, given)
     else:
@@ -570,17 +572,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise UsageError(f"{error}{_flag_hint(error.key, given, proposed)}") from None
     if args.from_repo is not None or args.from_convert is not None:
         print(f"\nproposed {CONFIG_NAME} (a flag you give wins over a proposal):\n\n{text}")
-        if not args.yes:
-            if not _interactive():
-                print("not written: run it again with --yes to write it, with a flag to change a value first")
-                return EXIT_PASSED
-            try:
-                answer = input(f"write {CONFIG_NAME}? [y/N] ")
-            except EOFError:
-                answer = ""
-            if answer.strip().lower() not in ("y", "yes"):
-                print("not written")
-                return EXIT_PASSED
+        if not args.yes and not _confirmed(f"write {CONFIG_NAME}?"):
+            return EXIT_PASSED
     existed = path.exists()
     written = write_config(path, tables)
     print(f"wrote {written}" + (f" (the previous one is kept beside it as {CONFIG_NAME}.bak-*)" if existed else ""))
@@ -607,6 +600,47 @@ def _proposed(args: argparse.Namespace, workspace: Path, given: dict[str, str]) 
                 f"name it with {FIELD_BY_NAME[name].flag} MODULE:CALLABLE"
             )
     return proposal.values
+
+
+def _update_from_convert(args: argparse.Namespace, path: Path) -> int:
+    """`init --from-convert DST` with a config already there: only its [paddle] factories change (the rest of
+    the porter's settings stay), after the new [paddle] table is shown and confirmed."""
+    from pathlib import Path
+
+    from paddle_port_checks.config import load_config
+    from paddle_port_tui.convert_init import ConvertInitError, updated_tables
+    from paddle_port_tui.init import toml_text, write_config
+
+    load_config(path)  # a broken config is its own one-line error first
+    try:
+        tables, notes = updated_tables(path, Path(args.from_convert).resolve(), path.parent)
+    except ConvertInitError as error:
+        raise UsageError(f"--from-convert: {error}") from None
+    for line in notes:
+        print(f"note: {line}")
+    if tables is None:
+        return EXIT_PASSED
+    print(f"\n{path.name} keeps its other keys; [paddle] becomes:\n\n{toml_text({'paddle': tables['paddle']})}")
+    if not args.yes and not _confirmed(f"update {path.name}?"):
+        return EXIT_PASSED
+    write_config(path, tables)
+    print(f"updated {path} (the previous one is kept beside it as {path.name}.bak-*)")
+    return EXIT_PASSED
+
+
+def _confirmed(question: str) -> bool:
+    """A yes on a terminal; without one, the command says how to go on."""
+    if not _interactive():
+        print("not written: run it again with --yes to write it")
+        return False
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        print("not written")
+        return False
+    return True
 
 
 def _proposed_from_convert(args: argparse.Namespace, workspace: Path, given: dict[str, str]) -> dict[str, str]:

@@ -127,3 +127,28 @@ def own_imports(src: Path, dst: Path, roots: list[Path]) -> list[str]:
                         "the reference's (torch) module; import the converted one relatively (from . import ...)"
                     )
     return lines
+
+
+def updated_tables(config_path: Path, dst: Path, workspace: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """An existing config's tables with its Paddle factories pointed at their converted twins in DST (each with its
+    reference's keyword arguments), every other key as it is; None when nothing changes. What cannot be mapped,
+    and the imports that would load the torch module, come back as notes."""
+    import tomllib
+
+    raw = tomllib.loads(config_path.read_text(encoding="utf-8"))  # parse_config has read it already: valid
+    reference = raw.get("reference", {})
+    src = Path(read_record(dst)["src"]).resolve()
+    pythonpath = raw.get("run", {}).get("pythonpath", [])
+    roots = [workspace, *(workspace / entry for entry in pythonpath)]
+    values = {f"reference_{name}": reference[name] for name, _ in FACTORIES if isinstance(reference.get(name), str)}
+    paddle, notes = converted_values(values, src, dst, workspace, roots)
+    side = dict(raw.get("paddle", {}))
+    for name, kwargs in FACTORIES:
+        if f"paddle_{name}" in paddle:
+            side[name] = paddle[f"paddle_{name}"]
+            if isinstance(reference.get(kwargs), dict):
+                side[kwargs] = dict(reference[kwargs])
+    notes += own_imports(src, dst, roots)
+    if side == raw.get("paddle", {}):
+        return None, [*notes, "the config names these factories already: nothing to change"]
+    return {**raw, "paddle": side}, notes

@@ -229,6 +229,14 @@ def convert_renderable(
             if hit.get("why"):
                 parts.append(Text(f"      why: {hit['why']}", style="dim"))
 
+    diff = document.get("fix_diff")
+    if isinstance(diff, str) and diff:
+        parts.append(Text(""))
+        parts.append(_heading("Edits made by --fix"))
+        for line in diff.rstrip("\n").splitlines():
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+            parts.append(Text(f"  {line}", style=style))
+
     parts.append(Text(""))
     parts.append(_heading("Next"))
     parts.append(Text(f"  {next_command(document, workspace, paddle_factories)}", style="bold"))

@@ -4,6 +4,7 @@ and the pieces on small trees of our own (no converter needed for those)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -80,3 +81,24 @@ def test_convert_fix_and_init_from_convert_give_a_config_whose_forward_passes(tm
     forward = subprocess.run([*CLI, "run", "forward", "-w", "."], **run)
     assert forward.returncode == 0, forward.stdout[-2000:] + forward.stderr[-1000:]
     assert "forward: PASSED" in forward.stdout
+
+
+def test_an_existing_config_keeps_its_keys_and_gets_the_converted_factories(tmp_path: Path) -> None:
+    from paddle_port_tui.cli import main
+
+    tree(tmp_path / "torch_src", {"model.py": "def build(width=4): ...\n"})
+    dst = tree(tmp_path / "paddle_src", {"model.py": "def build(width=4): ...\n"})
+    (dst / ".paddle_port_convert.json").write_text(json.dumps({"src": str(tmp_path / "torch_src")}))
+    config = tmp_path / "paddle_port.toml"
+    config.write_text(
+        '[reference]\nmodel = "torch_src.model:build"\nkwargs = { width = 8 }\n'
+        '[paddle]\nmodel = "mine.model:build"\n[input]\nshape = [2, 5]\n[thresholds]\nforward = 1e-4\n'
+    )
+    assert main(["init", "--from-convert", str(dst), "--yes", "-w", str(tmp_path)]) == 0
+    text = config.read_text()
+    assert 'model = "paddle_src.model:build"' in text and "width = 8" in text.split("[paddle]")[1]
+    assert "shape = [2, 5]" in text and "forward = 0.0001" in text  # the porter's other keys stay
+    [backup] = tmp_path.glob("paddle_port.toml.bak-*")
+    assert 'model = "mine.model:build"' in backup.read_text()
+    assert main(["init", "--from-convert", str(dst), "--yes", "-w", str(tmp_path)]) == 0  # nothing to change
+    assert len(list(tmp_path.glob("paddle_port.toml.bak-*"))) == 1

@@ -10,9 +10,9 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from paddle_port_tui import convert_view
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 TITLE = "Step 0: convert (PaConvert)"
 NO_RECORD = (
     "No conversion record in this workspace yet.\n\n"
-    "Convert the PyTorch code with PaConvert first, writing the Paddle code into the workspace:\n\n"
+    "Press r to convert the PyTorch code with PaConvert into the workspace, or from a shell:\n\n"
     "    paddle-port convert SRC --out DST -w .\n\n"
     "It leaves DST/.paddle_port_convert.json, which this page shows; then\n"
     "`paddle-port init --from-convert DST` names the converted factories in paddle_port.toml."
@@ -34,6 +34,8 @@ class ConvertScreen(Screen[None]):
     """The newest conversion record in the workspace and the places it names."""
 
     BINDINGS = [
+        Binding("r", "run", "Run PaConvert"),
+        Binding("w", "write_config", "Write config"),
         Binding("escape", "back", "Back"),
         Binding("f5", "reload", "Reload"),
     ]
@@ -111,3 +113,107 @@ class ConvertScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    # --- running the CLI's convert and init from here (subprocesses: the app imports no framework) -------------
+
+    def action_run(self) -> None:
+        src, dst = default_paths(self.wizard.ws.root, self._reference_model())
+        self.app.push_screen(ConvertDialog(src, dst), self._convert)
+
+    def _reference_model(self) -> str:
+        try:
+            return self.wizard.ws.load_config().reference.model
+        except Exception:  # no config yet: the porter types SRC
+            return ""
+
+    def _convert(self, paths: tuple[str, str] | None) -> None:
+        if paths is None:
+            return
+        src, dst = paths
+        root = str(self.wizard.ws.root)
+        command = ["convert", src, "--out", dst, "--fix", "-w", root]
+        self.query_one("#convert-report", Static).update(
+            Text(f"running paddle-port {' '.join(command)} ...", style="bold")
+        )
+        self._cli(command, f"PaConvert into {dst}")
+
+    def action_write_config(self) -> None:
+        if self.record is None:
+            self.notify("No conversion record yet: press r to run PaConvert first", severity="warning")
+            return
+        root = str(self.wizard.ws.root)
+        self._cli(["init", "--from-convert", str(self.record.parent), "--yes", "-w", root], "paddle_port.toml")
+
+    def _cli(self, arguments: list[str], what: str) -> None:
+        """`paddle-port <arguments>` in a thread; its last lines as a notification, then the page reloaded."""
+        import subprocess
+        import sys
+
+        def work() -> None:
+            done = subprocess.run(
+                [sys.executable, "-m", "paddle_port_tui", *arguments],
+                cwd=self.wizard.ws.root,
+                capture_output=True,
+                text=True,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
+            self.app.call_from_thread(self._finished, what, done.returncode, done.stdout + done.stderr)
+
+        self.run_worker(work, thread=True, exclusive=True, group="convert")
+
+    def _finished(self, what: str, code: int, output: str) -> None:
+        tail = "\n".join(line for line in output.strip().splitlines()[-4:] if line.strip())
+        words = {0: "done", 1: "done, problems left (see the page)", 2: "not done"}.get(code, f"exit {code}")
+        if code == 0:
+            self.notify(f"{what}: {words}\n{tail}", timeout=10)
+        else:
+            self.notify(f"{what}: {words}\n{tail}", severity="error" if code == 2 else "warning", timeout=10)
+        self.reload()
+
+
+def default_paths(root: Path, reference_model: str) -> tuple[str, str]:
+    """SRC: the folder of the reference model's top package, when the workspace has one; DST: a new folder
+    beside it (`<src>_paddle`, numbered when that is taken)."""
+    top = reference_model.partition(":")[0].split(".")[0]
+    src = top if top and (root / top).is_dir() else ""
+    stem = f"{src or 'converted'}_paddle"
+    dst, number = stem, 2
+    while (root / dst).exists() and any((root / dst).iterdir()):
+        dst, number = f"{stem}_{number}", number + 1
+    return src, dst
+
+
+class ConvertDialog(ModalScreen[tuple[str, str] | None]):
+    """SRC and DST for `paddle-port convert SRC --out DST --fix`, relative to the workspace."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, src: str, dst: str) -> None:
+        super().__init__()
+        self.src, self.dst = src, dst
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="convert-dialog", classes="dialog"):
+            yield Label("PaConvert: the PyTorch folder SRC into a new folder DST, in the workspace")
+            yield Input(self.src, placeholder="SRC, e.g. torch_src", id="convert-src")
+            yield Input(self.dst, placeholder="DST, e.g. paddle_src (new or empty)", id="convert-dst")
+            yield Label("Known converter faults: their safe edits made (--fix), shown on the page")
+            yield Button("Convert (enter)", id="convert-go", variant="primary")
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self._go()
+
+    def on_button_pressed(self, _event: Button.Pressed) -> None:
+        self._go()
+
+    def _go(self) -> None:
+        src = self.query_one("#convert-src", Input).value.strip()
+        dst = self.query_one("#convert-dst", Input).value.strip()
+        if src and dst:
+            self.dismiss((src, dst))
+        else:
+            self.notify("Both SRC and DST are needed", severity="warning")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -32,7 +32,7 @@ into `test_tipc/`, runs it, and keeps the evidence under `result/`.
 | `{first}`-`9`, `0` | go to a step (`0` is step 10) |
 | `s` | show or hide the step list (narrow terminals) |
 | `l` | the checklist: export the report, save a screenshot |
-| `k` | step 0: what `paddle-port convert` found; `enter` on a place opens it in `$EDITOR` |
+| `k` | step 0, convert: `r` runs PaConvert, `w` names its output in the config, `enter` opens a place in `$EDITOR` |
 | `ctrl+p` | command palette: every action by name |
 | `ctrl+q` | quit; running checks go on or stop, as you choose (they outlive a dropped SSH session) |
 
