@@ -4,6 +4,8 @@
 fails (`file:line` of the traceback's last frame inside DST; for a SyntaxError, the line it names) and the
 exception line. Each module is imported by a child process of this interpreter with DST first on sys.path,
 so what it imports (paddle) is this environment's. Exit 0 all import, 1 some do not, 2 bad usage.
+With `--forward CONFIG --model SPEC`, it builds the converted model factory and runs one forward on the config's
+inputs instead: the smoke test of the model itself.
 """
 
 from __future__ import annotations
@@ -122,16 +124,58 @@ def smoke_tree(root: Path, python: str = sys.executable, timeout: float = TIMEOU
         return list(pool.map(lambda path: smoke_one(root, path, python, timeout), paths))
 
 
+def forward(root: Path, config_path: Path, spec: str, kwargs: dict[str, object]) -> dict[str, object]:
+    """Build the converted model factory `spec` and run one forward in eval mode on the config's inputs (the
+    forward step's, made the same way); ok with the output shapes, or the first failing line inside the tree."""
+    import traceback
+
+    from paddle_port_checks.config import load_config
+    from paddle_port_checks.factories import add_workspace_to_path, call_factory
+    from paddle_port_checks.inputs import call_model, converted, fixed_inputs
+    from paddle_port_checks.outputs import model_outputs
+
+    root = root.resolve()
+    result: dict[str, object] = {"model": spec, "ok": True, "file": None, "line": None, "text": "", "error": ""}
+    try:
+        config = load_config(config_path)
+        add_workspace_to_path(config.root)
+        import paddle
+
+        model = call_factory(spec, "paddle.model", **kwargs)
+        model.eval()
+        with paddle.no_grad():
+            outputs = model_outputs(call_model(model, converted(fixed_inputs(config).as_called, paddle.to_tensor)))
+        result["outputs"] = {name: list(value.shape) for name, value in outputs.items()}
+    except Exception as error:  # the converted code's fault: where it is, not a traceback
+        result.update(ok=False, error=traceback.format_exception_only(type(error), error)[-1].strip())
+        places = [(f.filename, f.lineno, f.line) for f in traceback.extract_tb(error.__traceback__)]
+        if isinstance(error, SyntaxError) and error.filename:  # the converted file does not compile
+            places.append((error.filename, error.lineno, error.text))
+        inside = [place for place in places if Path(place[0]).resolve().is_relative_to(root)]
+        if inside:
+            filename, line, text = inside[-1]
+            result.update(file=Path(filename).resolve().relative_to(root).as_posix(), line=line)
+            result["text"] = (text or "").strip()
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m paddle_port_checks.smoke", description=__doc__)
     parser.add_argument("dst", metavar="DST", help="the converted tree")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds per module")
+    parser.add_argument("--forward", metavar="CONFIG", help="instead: one forward of --model on CONFIG's inputs")
+    parser.add_argument("--model", default="", help="with --forward: the converted factory, module:callable")
+    parser.add_argument("--kwargs", default="{}", help="with --forward: its keyword arguments, as JSON")
     args = parser.parse_args(argv)
     root = Path(args.dst)
     if not root.is_dir():
         print(f"smoke: {root}: not a folder", file=sys.stderr)
         return 2
+    if args.forward:
+        found = forward(root, Path(args.forward), args.model, json.loads(args.kwargs))
+        print(json.dumps({"forward": found}) if args.json else f"forward of {args.model}: {found}")
+        return 0 if found["ok"] else 1
     results = smoke_tree(root, timeout=args.timeout)
     if args.json:
         print(json.dumps({"root": str(root.resolve()), "results": [asdict(item) for item in results]}, indent=2))

@@ -715,11 +715,19 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     document = convert_report.document(run, results, hits, diff, fixed)
     write_json_atomic(run.dst / RECORD, document)  # what `init --from-convert` and the wizard read back
+    # With a config, the reference model's converted twin is built and run once on its inputs.
+    workspace = Workspace(args.workspace).root
+    if (workspace / "paddle_port.toml").is_file():
+        print("running the reference model's converted twin once on the config's inputs ...", file=notes, flush=True)
+    forward = convert_report.forward_smoke(run.dst, python, workspace)
+    if forward is not None:
+        document = convert_report.document(run, results, hits, diff, fixed, forward)
+        write_json_atomic(run.dst / RECORD, document)
     if args.json:
         print(dumps_strict(document, indent=2))
     else:
-        print("\n".join(convert_report.summary(run, results, hits, diff, fixed)))
-    return EXIT_FAILED if convert_report.problems(run, results, hits, fixed) else EXIT_PASSED
+        print("\n".join(convert_report.summary(run, results, hits, diff, fixed, forward)))
+    return EXIT_FAILED if convert_report.problems(run, results, hits, fixed, forward) else EXIT_PASSED
 
 
 def _compat(src: str, python: str, as_json: bool) -> int:

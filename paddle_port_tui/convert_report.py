@@ -33,18 +33,56 @@ def smoke(dst: Path, python: str) -> list[dict[str, Any]]:
     return results
 
 
+def forward_smoke(dst: Path, python: str, workspace: Path) -> dict[str, Any] | None:
+    """One forward of the reference model's converted twin on the workspace config's inputs (as the forward step
+    will run it); None when there is no config, or the reference model does not live in the converted tree."""
+    import tomllib
+
+    from paddle_port_tui.convert_init import RECORD, ConvertInitError, converted_values
+
+    config = workspace / "paddle_port.toml"
+    try:
+        raw = tomllib.loads(config.read_text(encoding="utf-8"))
+        reference = raw.get("reference", {})
+        src = Path(json.loads((dst / RECORD).read_text(encoding="utf-8"))["src"])
+        roots = [workspace, *(workspace / entry for entry in raw.get("run", {}).get("pythonpath", []))]
+        twin, _ = converted_values({"reference_model": str(reference.get("model", ""))}, src, dst, workspace, roots)
+    except (OSError, ValueError, KeyError, ConvertInitError):
+        return None  # no config, or the converted code cannot be named from the workspace: init says why
+    if "paddle_model" not in twin:
+        return None
+    kwargs = reference.get("kwargs", {})
+    command = [python, "-m", "paddle_port_checks.smoke", str(dst), "--json", "--forward", str(config)]
+    command += ["--model", twin["paddle_model"], "--kwargs", json.dumps(kwargs)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=SMOKE_TIMEOUT_S, check=False)
+        found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])["forward"]
+    except subprocess.TimeoutExpired:
+        return {"model": twin["paddle_model"], "ok": False, "error": f"no answer in {SMOKE_TIMEOUT_S} s"}
+    except (ValueError, KeyError, IndexError):
+        last = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        return {"model": twin["paddle_model"], "ok": False, "error": f"the forward smoke could not run: {last}"}
+    return found
+
+
 def where(result: dict[str, Any]) -> str:
     file = result.get("failing_file") or result["file"]
     return f"{file}:{result['line']}" if result.get("line") is not None else str(file)
 
 
 def problems(
-    run: ConvertRun, results: list[dict[str, Any]], hits: list[Hit], fixed: list[dict[str, Any]] | None
+    run: ConvertRun,
+    results: list[dict[str, Any]],
+    hits: list[Hit],
+    fixed: list[dict[str, Any]] | None,
+    forward: dict[str, Any] | None = None,
 ) -> bool:
-    """Anything left for the porter: unconverted lines, a file that does not import, a fault not fixed."""
+    """Anything left for the porter: unconverted lines, a file that does not import, a fault not fixed, a
+    converted model that does not run."""
     final = fixed if fixed is not None else results
     left = hits if fixed is None else [hit for hit in hits if not hit.safe]
-    return bool(run.log.unconverted or left or not all(item["ok"] for item in final))
+    broken = forward is not None and not forward.get("ok")
+    return bool(run.log.unconverted or left or not all(item["ok"] for item in final) or broken)
 
 
 def document(
@@ -53,6 +91,7 @@ def document(
     hits: list[Hit],
     diff: str | None,
     fixed: list[dict[str, Any]] | None,
+    forward: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     log = run.log
     return {
@@ -70,7 +109,8 @@ def document(
         "rule_hits": [asdict(hit) for hit in hits],
         "fix_diff": diff,
         "smoke_after_fix": fixed,
-        "passed": not problems(run, results, hits, fixed),
+        "forward": forward,
+        "passed": not problems(run, results, hits, fixed, forward),
     }
 
 
@@ -80,6 +120,7 @@ def summary(
     hits: list[Hit],
     diff: str | None,
     fixed: list[dict[str, Any]] | None,
+    forward: dict[str, Any] | None = None,
 ) -> list[str]:
     log = run.log
     rate = f"{log.rate:.2f}%" if log.rate is not None else "not in the log"
@@ -110,7 +151,18 @@ def summary(
         lines.extend(diff.rstrip("\n").splitlines())
     if fixed is not None:
         lines.extend(_smoke_lines("smoke import after --fix", fixed))
+    if forward is not None:
+        lines.append(f"forward of {forward.get('model')} on the config's inputs: {forward_words(forward)}")
     return lines
+
+
+def forward_words(forward: dict[str, Any]) -> str:
+    """ "ok (logits [2, 3])" or "fails at model.py:12: AttributeError: ..."."""
+    if forward.get("ok"):
+        shapes = ", ".join(f"{name} {shape}" for name, shape in (forward.get("outputs") or {}).items())
+        return f"ok ({shapes})" if shapes else "ok"
+    place = f" at {forward['file']}:{forward['line']}" if forward.get("file") else ""
+    return f"fails{place}: {forward.get('error')}"
 
 
 def _smoke_lines(title: str, results: list[dict[str, Any]]) -> list[str]:

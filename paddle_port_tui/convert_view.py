@@ -17,7 +17,9 @@ from typing import Any, NamedTuple
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-RECORD = ".paddle_port_convert.json"  # what `paddle-port convert` writes into DST
+from paddle_port_tui.convert_init import RECORD
+from paddle_port_tui.convert_report import forward_words
+
 SKIPPED = frozenset({".venv", ".git", "result", ".paddle_port"})
 MAX_DEPTH = 3  # DST may lie this many folders below the workspace root
 
@@ -214,6 +216,12 @@ def convert_renderable(
     if document.get("smoke_after_fix") is not None:
         parts.append(Text(""))
         parts.extend(_smoke_block("Smoke import after --fix", _list(document, "smoke_after_fix")))
+
+    forward = document.get("forward")
+    if isinstance(forward, dict):
+        parts.append(Text(""))
+        parts.append(_heading(f"One forward of {forward.get('model')} on the config's inputs"))
+        parts.append(Text(f"  {forward_words(forward)}", style="green" if forward.get("ok") else "red"))
 
     hits = _list(document, "rule_hits")
     if hits:

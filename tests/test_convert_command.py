@@ -164,3 +164,32 @@ def test_the_future_move_leaves_legal_files_alone_and_never_tears_a_file(tmp_pat
     assert fixed.startswith("#!/usr/bin/env python\nfrom __future__ import annotations\nimport paddle\n")
     assert "paddle.nn.MaxPool2D(2)" in fixed and "\x0cpage two" in fixed
     compile(fixed, "feed.py", "exec")
+
+
+def _workspace_with(tmp_path, tree, model, input_flag):
+    """A workspace holding the torch tree as torch_src and a config naming its model (a placeholder Paddle side)."""
+    ws = tmp_path / "ws"
+    shutil.copytree(TREES / tree, ws / "torch_src")
+    assert main(["init", "-w", str(ws), "--reference-model", model, "--paddle-model", model, *input_flag]) == 0
+    return ws
+
+
+def test_with_a_config_the_converted_model_is_built_and_run_once(tmp_path, capsys):
+    ws = _workspace_with(
+        tmp_path, "text_classifier", "torch_src.model:build_model", ["--input", "ids:2x8:int64:high=100"]
+    )
+    capsys.readouterr()
+    code = main(["convert", str(ws / "torch_src"), "--out", str(ws / "paddle_src"), "-w", str(ws), "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["forward"]["model"] == "paddle_src.model:build_model"
+    assert doc["forward"]["ok"] and doc["forward"]["outputs"] == {"logits": [2, 3]}
+    assert code == 1  # the dataset file still fails to import (no --fix): the model runs all the same
+
+
+def test_a_converted_model_that_does_not_compile_names_its_line(tmp_path, capsys):
+    ws = _workspace_with(tmp_path, "transformer", "torch_src.model:Encoder", ["--input", "ids:2x6:int64:high=50"])
+    capsys.readouterr()
+    main(["convert", str(ws / "torch_src"), "--out", str(ws / "paddle_src"), "-w", str(ws), "--json"])
+    forward = json.loads(capsys.readouterr().out)["forward"]
+    assert not forward["ok"] and (forward["file"], forward["line"]) == ("model.py", 10)
+    assert forward["error"].startswith("SyntaxError")
