@@ -27,7 +27,10 @@ _SKIP_DIRS = {"__pycache__", ".git", ".venv", "venv", "build", "dist"}
 _CHILD = r"""
 import importlib, importlib.util, json, os, sys, traceback
 root, name, path, prefix = sys.argv[1:5]
-sys.path.insert(0, root)
+# The tree, then the roots it is imported from (the workspace, for code that names its package), never the
+# working directory that `python -c` puts first: the reference's own package may lie there.
+sys.path[:] = [entry for entry in sys.path if entry not in ("", os.getcwd())]
+sys.path[:0] = [root, *sys.argv[5:]]
 result = {"ok": True, "line": None, "text": "", "error": ""}
 def inside(filename):
     try:
@@ -86,12 +89,14 @@ def module_name(relative: Path) -> str:
     return ".".join(parts) if parts and all(part.isidentifier() for part in parts) else ""
 
 
-def smoke_one(root: Path, path: Path, python: str = sys.executable, timeout: float = TIMEOUT_S) -> SmokeResult:
+def smoke_one(
+    root: Path, path: Path, python: str = sys.executable, timeout: float = TIMEOUT_S, paths: tuple[str, ...] = ()
+) -> SmokeResult:
     import time
 
     relative = path.relative_to(root)
     started = time.monotonic()
-    command = [python, "-c", _CHILD, str(root), module_name(relative), str(path), RESULT_PREFIX]
+    command = [python, "-c", _CHILD, str(root), module_name(relative), str(path), RESULT_PREFIX, *paths]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}  # no __pycache__ left in the converted tree
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, env=env)
@@ -115,13 +120,16 @@ def smoke_one(root: Path, path: Path, python: str = sys.executable, timeout: flo
     return SmokeResult(relative.as_posix(), False, error=f"the import process ended early: {last}", seconds=seconds)
 
 
-def smoke_tree(root: Path, python: str = sys.executable, timeout: float = TIMEOUT_S) -> list[SmokeResult]:
-    """Every module of the tree, imported in parallel (one process each), in file order."""
+def smoke_tree(
+    root: Path, python: str = sys.executable, timeout: float = TIMEOUT_S, paths: tuple[str, ...] = ()
+) -> list[SmokeResult]:
+    """Every module of the tree, imported in parallel (one process each), in file order; `paths` are import
+    roots after the tree's own (the workspace, where the tree is imported as a package)."""
     root = root.resolve()
-    paths = modules(root)
-    workers = max(1, min(len(paths), os.cpu_count() or 1, 8))
+    files = modules(root)
+    workers = max(1, min(len(files), os.cpu_count() or 1, 8))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda path: smoke_one(root, path, python, timeout), paths))
+        return list(pool.map(lambda path: smoke_one(root, path, python, timeout, paths), files))
 
 
 def forward(root: Path, config_path: Path, spec: str, kwargs: dict[str, object]) -> dict[str, object]:
@@ -147,7 +155,9 @@ def forward(root: Path, config_path: Path, spec: str, kwargs: dict[str, object])
             outputs = model_outputs(call_model(model, converted(fixed_inputs(config).as_called, paddle.to_tensor)))
         result["outputs"] = {name: list(value.shape) for name, value in outputs.items()}
     except Exception as error:  # the converted code's fault: where it is, not a traceback
-        result.update(ok=False, error=traceback.format_exception_only(type(error), error)[-1].strip())
+        # The exception's own line: the factory's note naming the config key is ours, not the fault.
+        message = (str(error).strip().splitlines() or [""])[-1]
+        result.update(ok=False, error=f"{type(error).__name__}: {message}" if message else type(error).__name__)
         places = [(f.filename, f.lineno, f.line) for f in traceback.extract_tb(error.__traceback__)]
         if isinstance(error, SyntaxError) and error.filename:  # the converted file does not compile
             places.append((error.filename, error.lineno, error.text))
@@ -164,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dst", metavar="DST", help="the converted tree")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds per module")
+    parser.add_argument("--path", action="append", default=[], help="an import root after the tree (repeatable)")
     parser.add_argument("--forward", metavar="CONFIG", help="instead: one forward of --model on CONFIG's inputs")
     parser.add_argument("--model", default="", help="with --forward: the converted factory, module:callable")
     parser.add_argument("--kwargs", default="{}", help="with --forward: its keyword arguments, as JSON")
@@ -176,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         found = forward(root, Path(args.forward), args.model, json.loads(args.kwargs))
         print(json.dumps({"forward": found}) if args.json else f"forward of {args.model}: {found}")
         return 0 if found["ok"] else 1
-    results = smoke_tree(root, timeout=args.timeout)
+    results = smoke_tree(root, timeout=args.timeout, paths=tuple(args.path))
     if args.json:
         print(json.dumps({"root": str(root.resolve()), "results": [asdict(item) for item in results]}, indent=2))
     else:

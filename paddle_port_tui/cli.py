@@ -702,12 +702,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
         print(f"converting {args.src} with PaConvert ...", file=notes, flush=True)
         run = run_paconvert(Path(args.src), Path(args.out), python)
         print(f"importing each converted module with Paddle ({run.dst}) ...", file=notes, flush=True)
-        results = convert_report.smoke(run.dst, python)
-        hits = convert_rules.find(run.dst)
+        workspace = Workspace(args.workspace).root
+        results = convert_report.smoke(run.dst, python, workspace)
+        hits = convert_rules.find(run.dst) + _own_package_hits(run.src, run.dst, workspace)
         diff, fixed = None, None
         if args.fix:
             diff = convert_rules.apply(run.dst, hits)
-            fixed = convert_report.smoke(run.dst, python)
+            fixed = convert_report.smoke(run.dst, python, workspace)
     except ConvertError as error:
         raise UsageError(str(error)) from None
     from paddle_port_checks.atomic import dumps_strict, write_json_atomic
@@ -716,7 +717,6 @@ def cmd_convert(args: argparse.Namespace) -> int:
     document = convert_report.document(run, results, hits, diff, fixed)
     write_json_atomic(run.dst / RECORD, document)  # what `init --from-convert` and the wizard read back
     # With a config, the reference model's converted twin is built and run once on its inputs.
-    workspace = Workspace(args.workspace).root
     if (workspace / "paddle_port.toml").is_file():
         print("running the reference model's converted twin once on the config's inputs ...", file=notes, flush=True)
     forward = convert_report.forward_smoke(run.dst, python, workspace)
@@ -728,6 +728,15 @@ def cmd_convert(args: argparse.Namespace) -> int:
     else:
         print("\n".join(convert_report.summary(run, results, hits, diff, fixed, forward)))
     return EXIT_FAILED if convert_report.problems(run, results, hits, fixed, forward) else EXIT_PASSED
+
+
+def _own_package_hits(src: Path, dst: Path, workspace: Path) -> list[Any]:
+    """The converted tree's absolute imports of SRC's package, by the names the workspace imports both under."""
+    from paddle_port_tui.convert_init import dotted
+    from paddle_port_tui.convert_rules import own_package_hits
+
+    src_name = dotted(src, workspace) or (src.name if (src / "__init__.py").is_file() else "")
+    return own_package_hits(dst, src_name, dotted(dst, workspace))
 
 
 def _compat(src: str, python: str, as_json: bool) -> int:

@@ -18,9 +18,11 @@ from paddle_port_tui.paconvert import ConvertError, ConvertRun
 SMOKE_TIMEOUT_S = 900
 
 
-def smoke(dst: Path, python: str) -> list[dict[str, Any]]:
-    """Per converted file: {"file", "ok", "line", "failing_file", "text", "error", "seconds"}."""
+def smoke(dst: Path, python: str, workspace: Path | None = None) -> list[dict[str, Any]]:
+    """Per converted file: {"file", "ok", "line", "failing_file", "text", "error", "seconds"}; with the
+    workspace an import root after the tree (converted code that names its package imports through it)."""
     command = [python, "-m", "paddle_port_checks.smoke", str(dst), "--json"]
+    command += ["--path", str(workspace)] if workspace is not None and dst.resolve().is_relative_to(workspace) else []
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=SMOKE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:

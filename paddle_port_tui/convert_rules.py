@@ -64,6 +64,13 @@ def _paddle_io(match: re.Match[str], rest: str) -> str | None:
     return f"paddle.io.{match[1]}" if match[1] in _PADDLE_IO else None
 
 
+def _without_inplace(match: re.Match[str], rest: str) -> str | None:
+    """The call up to its arguments without `inplace=...` (a trailing comma left behind is dropped too)."""
+    start, end = match.start(1) - match.start(), match.end(1) - match.start()
+    kept = match[0][:start] + match[0][end:]
+    return kept.rstrip(", ") if kept.rstrip().endswith(",") else kept
+
+
 def _max_pool(match: re.Match[str], rest: str) -> str | None:
     # MaxPool2D's 4th positional is return_mask where torch's is dilation; it has no dilation/return_indices.
     args = _call_args(rest[match.end() - match.start() :])
@@ -88,6 +95,15 @@ RULES = (
         "PaConvert keeps torch's spelling; Paddle's layer is paddle.nn.MaxPool1D/2D/3D "
         "(paddle.nn has no MaxPool2d: AttributeError when the model is built)",
         _max_pool,
+    ),
+    Rule(
+        "activation-inplace",
+        re.compile(
+            r"\bpaddle\.nn\.(?:ReLU|ReLU6|LeakyReLU|Hardswish|Hardsigmoid|ELU|SELU|GELU|Mish)\([^()\n]*?(inplace\s*=\s*(?:True|False)\s*,?\s*)"
+        ),
+        "PaConvert keeps torch's inplace= on activation layers; Paddle 3.3.1's take none (TypeError: __init__() got an "
+        "unexpected keyword argument 'inplace' when the model is built); dropping it changes no value",
+        _without_inplace,
     ),
     Rule(
         "tensor-view",
@@ -167,6 +183,42 @@ def _future_hits(relative: str, text: str, starts: list[int]) -> list[Hit]:
         suggested = f"{line}  (moved up, above the code)" if whole else "move the whole import above the code, by hand"
         number = _line_of(starts, match.start())
         hits.append(Hit(relative, number, FUTURE_RULE, line, suggested, whole, _FUTURE_WHY, 0, line, line))
+    return hits
+
+
+OWN_PACKAGE_RULE = "own-package-import"
+
+
+def own_package_hits(dst: Path, src_name: str, dst_name: str) -> list[Hit]:
+    """Absolute imports of the reference's own package (`from demo_port.x import y`, its name as the workspace
+    imports it): in the converted tree they import the torch original, or nothing. The edit names the converted
+    package instead (`dst_name`, DST as the workspace imports it); without one, by hand."""
+    if not src_name:
+        return []
+    pattern = re.compile(rf"^(\s*(?:from|import)\s+)({re.escape(src_name)})(?=[.\s])", re.MULTILINE)
+    why = (
+        f"converted code keeps the reference's absolute imports of {src_name}: run beside the reference it imports "
+        f"the torch module, alone it finds none (ModuleNotFoundError)"
+    )
+    hits = []
+    for path in sorted(Path(dst).rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        starts, lines = _line_starts(text), text.split("\n")
+        for match in pattern.finditer(text):
+            number = _line_of(starts, match.start(2))
+            line, column = lines[number - 1], match.start(2) - starts[number - 1]
+            if dst_name:
+                suggested = line[:column] + dst_name + line[column + len(src_name) :]
+            else:
+                suggested = "import the converted module relatively, or by its name where the workspace imports it"
+            relative = path.relative_to(dst).as_posix()
+            hits.append(
+                Hit(
+                    relative, number, OWN_PACKAGE_RULE, line, suggested, bool(dst_name), why, column, src_name, dst_name
+                )
+            )
     return hits
 
 
