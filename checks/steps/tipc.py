@@ -82,7 +82,9 @@ def run(context: CheckContext) -> Outcome:
         _fail(outcome, "runner", f"the runner exited {exit_code} though every command it logged succeeded")
     outcome.ref["total_seconds"], outcome.paddle["total_seconds"] = ZERO, np.asarray(round(total, 1))
     outcome.thresholds["total_seconds"] = tipc.time_limit_s
-    prediction = _predict_vs_infer(context, outcome, commands, folder, env) if tipc.predict else None
+    # A run stopped at its limit has failed already: no more time on the prediction program.
+    compare = tipc.predict and streamed.stopped_during is None
+    prediction = _predict_vs_infer(context, outcome, commands, folder, env) if compare else None
     outcome.details["tipc"] = {
         "mode": tipc.mode,
         "model_name": model_name,
