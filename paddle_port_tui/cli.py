@@ -711,23 +711,21 @@ def cmd_convert(args: argparse.Namespace) -> int:
             fixed = convert_report.smoke(run.dst, python, workspace)
     except ConvertError as error:
         raise UsageError(str(error)) from None
-    from paddle_port_checks.atomic import dumps_strict, write_json_atomic
-    from paddle_port_tui.convert_init import RECORD
-
-    document = convert_report.document(run, results, hits, diff, fixed)
-    write_json_atomic(run.dst / RECORD, document)  # what `init --from-convert` and the wizard read back
+    conversion = convert_report.Conversion(run, results, hits, diff, fixed)
     # With a config, the reference model's converted twin is built and run once on its inputs.
     if (workspace / "paddle_port.toml").is_file():
         print("running the reference model's converted twin once on the config's inputs ...", file=notes, flush=True)
-    forward = convert_report.forward_smoke(run.dst, python, workspace)
-    if forward is not None:
-        document = convert_report.document(run, results, hits, diff, fixed, forward)
-        write_json_atomic(run.dst / RECORD, document)
+        conversion.forward = convert_report.forward_smoke(run.src, run.dst, python, workspace)
+    from paddle_port_checks.atomic import dumps_strict, write_json_atomic
+    from paddle_port_tui.convert_init import RECORD
+
+    document = conversion.document()
+    write_json_atomic(run.dst / RECORD, document)  # what `init --from-convert` and the wizard read back
     if args.json:
         print(dumps_strict(document, indent=2))
     else:
-        print("\n".join(convert_report.summary(run, results, hits, diff, fixed, forward)))
-    return EXIT_FAILED if convert_report.problems(run, results, hits, fixed, forward) else EXIT_PASSED
+        print("\n".join(conversion.summary()))
+    return EXIT_FAILED if conversion.problems() else EXIT_PASSED
 
 
 def _own_package_hits(src: Path, dst: Path, workspace: Path) -> list[Any]:

@@ -129,6 +129,11 @@ def own_imports(src: Path, dst: Path, roots: list[Path]) -> list[str]:
     return lines
 
 
+def import_roots(raw: dict[str, Any], workspace: Path) -> list[Path]:
+    """Where a config's modules are imported from: the workspace, then its `[run] pythonpath` (config.py's order)."""
+    return [workspace, *(workspace / entry for entry in raw.get("run", {}).get("pythonpath", []))]
+
+
 def updated_tables(config_path: Path, dst: Path, workspace: Path) -> tuple[dict[str, Any] | None, list[str]]:
     """An existing config's tables with its Paddle factories pointed at their converted twins in DST (each with its
     reference's keyword arguments), every other key as it is; None when nothing changes. What cannot be mapped,
@@ -138,8 +143,7 @@ def updated_tables(config_path: Path, dst: Path, workspace: Path) -> tuple[dict[
     raw = tomllib.loads(config_path.read_text(encoding="utf-8"))  # parse_config has read it already: valid
     reference = raw.get("reference", {})
     src = Path(read_record(dst)["src"]).resolve()
-    pythonpath = raw.get("run", {}).get("pythonpath", [])
-    roots = [workspace, *(workspace / entry for entry in pythonpath)]
+    roots = import_roots(raw, workspace)
     values = {f"reference_{name}": reference[name] for name, _ in FACTORIES if isinstance(reference.get(name), str)}
     paddle, notes = converted_values(values, src, dst, workspace, roots)
     side = dict(raw.get("paddle", {}))

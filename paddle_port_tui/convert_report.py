@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,21 +35,20 @@ def smoke(dst: Path, python: str, workspace: Path | None = None) -> list[dict[st
     return results
 
 
-def forward_smoke(dst: Path, python: str, workspace: Path) -> dict[str, Any] | None:
+def forward_smoke(src: Path, dst: Path, python: str, workspace: Path) -> dict[str, Any] | None:
     """One forward of the reference model's converted twin on the workspace config's inputs (as the forward step
     will run it); None when there is no config, or the reference model does not live in the converted tree."""
     import tomllib
 
-    from paddle_port_tui.convert_init import RECORD, ConvertInitError, converted_values
+    from paddle_port_tui.convert_init import ConvertInitError, converted_values, import_roots
 
     config = workspace / "paddle_port.toml"
     try:
         raw = tomllib.loads(config.read_text(encoding="utf-8"))
         reference = raw.get("reference", {})
-        src = Path(json.loads((dst / RECORD).read_text(encoding="utf-8"))["src"])
-        roots = [workspace, *(workspace / entry for entry in raw.get("run", {}).get("pythonpath", []))]
-        twin, _ = converted_values({"reference_model": str(reference.get("model", ""))}, src, dst, workspace, roots)
-    except (OSError, ValueError, KeyError, ConvertInitError):
+        values = {"reference_model": str(reference.get("model", ""))}
+        twin, _ = converted_values(values, src, dst, workspace, import_roots(raw, workspace))
+    except (OSError, ValueError, ConvertInitError):
         return None  # no config, or the converted code cannot be named from the workspace: init says why
     if "paddle_model" not in twin:
         return None
@@ -72,90 +71,84 @@ def where(result: dict[str, Any]) -> str:
     return f"{file}:{result['line']}" if result.get("line") is not None else str(file)
 
 
-def problems(
-    run: ConvertRun,
-    results: list[dict[str, Any]],
-    hits: list[Hit],
-    fixed: list[dict[str, Any]] | None,
-    forward: dict[str, Any] | None = None,
-) -> bool:
-    """Anything left for the porter: unconverted lines, a file that does not import, a fault not fixed, a
-    converted model that does not run."""
-    final = fixed if fixed is not None else results
-    left = hits if fixed is None else [hit for hit in hits if not hit.safe]
-    broken = forward is not None and not forward.get("ok")
-    return bool(run.log.unconverted or left or not all(item["ok"] for item in final) or broken)
+@dataclass
+class Conversion:
+    """One `paddle-port convert`: PaConvert's run, the smoke import, the faults found, and what --fix and the
+    forward of the converted model gave (None when they did not run)."""
 
+    run: ConvertRun
+    smoke: list[dict[str, Any]]
+    hits: list[Hit]
+    diff: str | None = None  # --fix's edits
+    fixed: list[dict[str, Any]] | None = None  # the smoke import after --fix
+    forward: dict[str, Any] | None = None
 
-def document(
-    run: ConvertRun,
-    results: list[dict[str, Any]],
-    hits: list[Hit],
-    diff: str | None,
-    fixed: list[dict[str, Any]] | None,
-    forward: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    log = run.log
-    return {
-        "src": str(run.src),
-        "dst": str(run.dst),
-        "log": str(run.log_path),
-        "rate": log.rate,
-        "apis_total": log.total,
-        "apis_converted": log.converted,
-        "apis_not_converted": log.not_converted,
-        "converted": [asdict(item) for item in log.apis],
-        "unconverted": [asdict(item) for item in log.unconverted],
-        "comments_dropped": run.comments_dropped,
-        "smoke": results,
-        "rule_hits": [asdict(hit) for hit in hits],
-        "fix_diff": diff,
-        "smoke_after_fix": fixed,
-        "forward": forward,
-        "passed": not problems(run, results, hits, fixed, forward),
-    }
+    def problems(self) -> bool:
+        """Anything left for the porter: unconverted lines, a file that does not import, a fault not fixed, a
+        converted model that does not run."""
+        final = self.fixed if self.fixed is not None else self.smoke
+        left = self.hits if self.fixed is None else [hit for hit in self.hits if not hit.safe]
+        broken = self.forward is not None and not self.forward.get("ok")
+        return bool(self.run.log.unconverted or left or not all(item["ok"] for item in final) or broken)
 
+    def document(self) -> dict[str, Any]:
+        """The JSON document of `convert --json`, kept as DST/.paddle_port_convert.json."""
+        log = self.run.log
+        return {
+            "src": str(self.run.src),
+            "dst": str(self.run.dst),
+            "log": str(self.run.log_path),
+            "rate": log.rate,
+            "apis_total": log.total,
+            "apis_converted": log.converted,
+            "apis_not_converted": log.not_converted,
+            "converted": [asdict(item) for item in log.apis],
+            "unconverted": [asdict(item) for item in log.unconverted],
+            "comments_dropped": self.run.comments_dropped,
+            "smoke": self.smoke,
+            "rule_hits": [asdict(hit) for hit in self.hits],
+            "fix_diff": self.diff,
+            "smoke_after_fix": self.fixed,
+            "forward": self.forward,
+            "passed": not self.problems(),
+        }
 
-def summary(
-    run: ConvertRun,
-    results: list[dict[str, Any]],
-    hits: list[Hit],
-    diff: str | None,
-    fixed: list[dict[str, Any]] | None,
-    forward: dict[str, Any] | None = None,
-) -> list[str]:
-    log = run.log
-    rate = f"{log.rate:.2f}%" if log.rate is not None else "not in the log"
-    lines = [
-        f"PaConvert: {run.src} -> {run.dst}",
-        f"convert rate {rate}: {log.converted} of {log.total} torch APIs converted, {log.not_converted} not "
-        f"(full log: {run.log_path})",
-    ]
-    if log.unconverted:
-        lines.append("not converted (left as torch, marked >>>>>>):")
-        by_api: dict[str, list[str]] = {}
-        for item in log.unconverted:
-            by_api.setdefault(item.api, []).append(f"{item.file}:{item.line}" if item.line else item.file)
-        lines.extend(f"  {api}: {', '.join(places)}" for api, places in sorted(by_api.items()))
-    if run.comments_dropped:
-        dropped = ", ".join(f"{file} ({count})" for file, count in run.comments_dropped.items())
-        lines.append(f"comments dropped by PaConvert: {dropped}")
-    lines.extend(_smoke_lines("smoke import", results))
-    if hits:
-        lines.append("known converter faults:")
-        for hit in hits:
-            how = "edit (--fix)" if hit.safe else "by hand"
-            lines.append(f"  {hit.file}:{hit.line} [{hit.rule}] {hit.text.strip()}")
-            lines.append(f"      {how}: {hit.suggested.strip()}")
-            lines.append(f"      why: {hit.why}")
-    if diff is not None:
-        lines.append("--fix applied:" if diff else "--fix: no safe edit to make")
-        lines.extend(diff.rstrip("\n").splitlines())
-    if fixed is not None:
-        lines.extend(_smoke_lines("smoke import after --fix", fixed))
-    if forward is not None:
-        lines.append(f"forward of {forward.get('model')} on the config's inputs: {forward_words(forward)}")
-    return lines
+    def summary(self) -> list[str]:
+        """The readable report."""
+        log = self.run.log
+        rate = f"{log.rate:.2f}%" if log.rate is not None else "not in the log"
+        lines = [
+            f"PaConvert: {self.run.src} -> {self.run.dst}",
+            f"convert rate {rate}: {log.converted} of {log.total} torch APIs converted, {log.not_converted} not "
+            f"(full log: {self.run.log_path})",
+        ]
+        if log.unconverted:
+            lines.append("not converted (left as torch, marked >>>>>>):")
+            by_api: dict[str, list[str]] = {}
+            for item in log.unconverted:
+                by_api.setdefault(item.api, []).append(f"{item.file}:{item.line}" if item.line else item.file)
+            lines.extend(f"  {api}: {', '.join(places)}" for api, places in sorted(by_api.items()))
+        if self.run.comments_dropped:
+            dropped = ", ".join(f"{file} ({count})" for file, count in self.run.comments_dropped.items())
+            lines.append(f"comments dropped by PaConvert: {dropped}")
+        lines.extend(_smoke_lines("smoke import", self.smoke))
+        if self.hits:
+            lines.append("known converter faults:")
+            for hit in self.hits:
+                how = "edit (--fix)" if hit.safe else "by hand"
+                lines.append(f"  {hit.file}:{hit.line} [{hit.rule}] {hit.text.strip()}")
+                lines.append(f"      {how}: {hit.suggested.strip()}")
+                lines.append(f"      why: {hit.why}")
+        if self.diff is not None:
+            lines.append("--fix applied:" if self.diff else "--fix: no safe edit to make")
+            lines.extend(self.diff.rstrip("\n").splitlines())
+        if self.fixed is not None:
+            lines.extend(_smoke_lines("smoke import after --fix", self.fixed))
+        if self.forward is not None:
+            lines.append(
+                f"forward of {self.forward.get('model')} on the config's inputs: {forward_words(self.forward)}"
+            )
+        return lines
 
 
 def forward_words(forward: dict[str, Any]) -> str:

@@ -6,8 +6,6 @@ decisive number per step), so the choice is made here once, on the typed `StepRe
 
 from __future__ import annotations
 
-from typing import Any
-
 from paddle_port_checks.schema import KeyDiff, SchemaError, StepResult, read_result
 
 from .workspace import Workspace
@@ -48,8 +46,8 @@ def decisive(result: StepResult) -> str:
     if not rows:
         return "no keys compared"
     failing = [row for row in rows if not row.passed]
-    if not failing and isinstance(result.details.get("tipc"), dict):
-        return _tipc_line(result.details["tipc"])
+    if not failing and isinstance(result.details.get("decisive"), str):  # a step whose keys are not its numbers
+        return str(result.details["decisive"])
     if not failing and all(_closeness(row) == 0 for row in rows):  # nothing to rank: say it is exact
         exact = f"all {len(rows)} keys exact" if len(rows) > 1 else f"{rows[0].key} exact"
         shown = next((row for row in rows if row.values), None)
@@ -67,15 +65,6 @@ def decisive(result: StepResult) -> str:
     if worst.values:
         line += f" ({_number(worst.values[0])} vs {_number(worst.values[1])})"
     return line
-
-
-def _tipc_line(tipc: dict[str, Any]) -> str:
-    """A passed TIPC run by its commands and its time: its keys are all zeros, the numbers are elsewhere."""
-    commands = [row for row in tipc.get("commands") or [] if isinstance(row, dict)]
-    ran = sum(row.get("status") == "successfully" for row in commands)
-    skipped = sum(row.get("status") == "skipped" for row in commands)
-    line = f"{ran} commands successful in {tipc.get('total_seconds')} s (limit {tipc.get('time_limit_s'):g} s)"
-    return line + (f", {skipped} skipped" if skipped else "")
 
 
 def _closeness(row: KeyDiff) -> float:

@@ -80,6 +80,11 @@ def run(context: CheckContext) -> Outcome:
         _fail(outcome, "commands", f"the runner ran no command (exit {exit_code}): see its output above")
     elif exit_code != 0 and not any(command.failed for command in ran):
         _fail(outcome, "runner", f"the runner exited {exit_code} though every command it logged succeeded")
+    skipped = len(commands) - len(ran)
+    # The checklist's line when the run passes: its keys are zeros with problems, its numbers are these.
+    outcome.details["decisive"] = f"{len(ran)} commands successful in {total:.1f} s (limit {tipc.time_limit_s:g} s)" + (
+        f", {skipped} skipped" if skipped else ""
+    )
     outcome.ref["total_seconds"], outcome.paddle["total_seconds"] = ZERO, np.asarray(round(total, 1))
     outcome.thresholds["total_seconds"] = tipc.time_limit_s
     # A run stopped at its limit has failed already: no more time on the prediction program.
